@@ -1,0 +1,43 @@
+"""MNP001: an MNP compute environment is UNMANAGED."""
+
+from __future__ import annotations
+
+from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, is_mnp_compute_environment
+from mnp_toolkit.rules._base import (
+    Compliant,
+    Level,
+    NonCompliant,
+    NotApplicable,
+    Rule,
+    RuleResult,
+    Unverifiable,
+)
+from mnp_toolkit.template import UNKNOWN, Resource, Template, same_text
+
+
+def check(resource: Resource, template: Template) -> RuleResult:
+    if not is_mnp_compute_environment(resource):
+        return NotApplicable("not in the order of an MNP queue")
+    kind = resource.get("Type")
+    if kind is UNKNOWN:
+        return Unverifiable("the compute environment's Type is not fixed by the template")
+    if same_text(kind, "UNMANAGED"):
+        return NonCompliant(
+            f"Compute environment {resource.display_name} is UNMANAGED; multi-node parallel jobs need a "
+            "MANAGED compute environment."
+        )
+    return Compliant()
+
+
+RULE = Rule(
+    id="MNP001",
+    level=Level.ERROR,
+    resource_type=COMPUTE_ENVIRONMENT,
+    info="An MNP compute environment is UNMANAGED.",
+    explanation="AWS Batch runs multi-node parallel jobs only on managed compute environments: Batch must "
+    "launch the instances of all nodes together (and into the placement group). A job queued to an "
+    "unmanaged environment is never placed.",
+    fix="Set Type: MANAGED (aws-cdk-lib: ManagedEc2EcsComputeEnvironment; the toolkit: MnpComputeEnvironment).",
+    source="https://docs.aws.amazon.com/batch/latest/userguide/multi-node-parallel-jobs.html",
+    check=check,
+)

@@ -1,0 +1,407 @@
+"""A read-only model of a synthesized CloudFormation template, with the resolution rules need.
+
+Rules never look at raw intrinsic functions: they ask :class:`Template` to *resolve* a value. Resolution
+follows only what the template itself fixes (``Ref``/``Fn::GetAtt`` to its own resources, parameter
+defaults, ``Fn::Select`` over lists and ``Fn::GetAZs``, ``Fn::Join``/``Fn::Sub`` of known parts,
+``Fn::FindInMap``) and returns :data:`UNKNOWN` for everything else (pseudo parameters, imports,
+conditions). A rule that meets :data:`UNKNOWN` does not guess: it reports nothing, or at most an info.
+
+This module is plain Python (no aws-cdk-lib) so that ``mnp lint`` starts fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+
+class _Unknown:
+    """A value the template does not fix (a pseudo parameter, an import, a condition...)."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNKNOWN: Final = _Unknown()
+
+
+class _NoValue:
+    """``Ref: AWS::NoValue``: the property is treated as absent."""
+
+    def __repr__(self) -> str:
+        return "NO_VALUE"
+
+
+NO_VALUE: Final = _NoValue()
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """A ``Ref`` (attribute ``None``) or ``Fn::GetAtt`` to a resource of the same template."""
+
+    logical_id: str
+    attribute: str | None = None
+
+
+@dataclass(frozen=True)
+class AzList:
+    """The value of ``Fn::GetAZs`` for a region expression (usually the stack's own region)."""
+
+    region: str
+
+
+@dataclass(frozen=True)
+class AvailabilityZone:
+    """An AZ known only by position: ``Fn::Select [index, Fn::GetAZs region]``.
+
+    Two such values are the same AZ exactly when region and index are equal; that is all a template
+    without an account can know, and all that single-AZ checks need.
+    """
+
+    region: str
+    index: int
+
+    def __str__(self) -> str:
+        return f"AZ #{self.index} of {self.region or 'the stack region'}"
+
+
+_PSEUDO_PARAMETERS = frozenset(
+    {
+        "AWS::AccountId",
+        "AWS::NotificationARNs",
+        "AWS::Partition",
+        "AWS::Region",
+        "AWS::StackId",
+        "AWS::StackName",
+        "AWS::URLSuffix",
+    }
+)
+_SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]+)\}")
+
+
+def is_known(value: Any) -> bool:
+    """True when ``value`` holds no :data:`UNKNOWN` anywhere inside it."""
+    if value is UNKNOWN:
+        return False
+    if isinstance(value, dict):
+        return all(is_known(item) for item in value.values())
+    if isinstance(value, list):
+        return all(is_known(item) for item in value)
+    return True
+
+
+def as_int(value: Any) -> int | _Unknown:
+    """A resolved value as an integer (CloudFormation passes numbers as strings too)."""
+    if isinstance(value, bool):
+        return UNKNOWN
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            try:
+                number = float(value.strip())
+            except ValueError:
+                return UNKNOWN
+            return int(number) if number.is_integer() else UNKNOWN
+    return UNKNOWN
+
+
+def as_float(value: Any) -> float | _Unknown:
+    if isinstance(value, bool):
+        return UNKNOWN
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return UNKNOWN
+    return UNKNOWN
+
+
+def as_bool(value: Any) -> bool | _Unknown:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    return UNKNOWN
+
+
+def same_text(left: Any, right: str) -> bool:
+    """Compare as CloudFormation compares enum values: ``managed`` equals ``MANAGED``."""
+    return isinstance(left, str) and left.strip().lower() == right.lower()
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource of a template. ``properties`` and ``metadata`` are the raw (unresolved) dicts."""
+
+    logical_id: str
+    type: str
+    properties: Mapping[str, Any]
+    metadata: Mapping[str, Any]
+    template: Template = field(repr=False, compare=False)
+
+    @property
+    def cdk_path(self) -> str | None:
+        path = self.metadata.get("aws:cdk:path")
+        return path if isinstance(path, str) else None
+
+    @property
+    def display_name(self) -> str:
+        """The construct path where the template came from CDK, else the logical ID."""
+        return self.cdk_path or self.logical_id
+
+    def raw(self, *path: str | int) -> Any:
+        """The raw value at ``path`` inside ``Properties`` (``None`` when absent), unresolved."""
+        value: Any = self.properties
+        for key in path:
+            if isinstance(key, int):
+                if not isinstance(value, list) or key >= len(value):
+                    return None
+                value = value[key]
+            else:
+                if not isinstance(value, Mapping) or key not in value:
+                    return None
+                value = value[key]
+        return value
+
+    def get(self, *path: str | int) -> Any:
+        """The *resolved* value at ``path`` inside ``Properties``: ``None`` when absent, or UNKNOWN.
+
+        Resolution happens step by step, so a path through an intrinsic (``Fn::If``) is UNKNOWN while
+        a path through plain dicts inside ``Fn::Join`` parts resolves.
+        """
+        value: Any = self.properties
+        for key in path:
+            value = self.template.resolve(value, deep=False)
+            if value is UNKNOWN:
+                return UNKNOWN
+            if value is None or value is NO_VALUE:
+                return None
+            if isinstance(key, int):
+                if not isinstance(value, list):
+                    return UNKNOWN
+                items = [item for item in value if self.template.resolve(item, deep=False) is not NO_VALUE]
+                if key >= len(items):
+                    return None
+                value = items[key]
+            else:
+                if not isinstance(value, Mapping):
+                    return UNKNOWN
+                if key not in value:
+                    return None
+                value = value[key]
+        resolved = self.template.resolve(value)
+        return None if resolved is NO_VALUE else resolved
+
+
+class Template:
+    """A CloudFormation template (the parsed JSON/YAML dict) and where it came from."""
+
+    def __init__(self, body: Mapping[str, Any], *, path: str = "<template>") -> None:
+        if not isinstance(body, Mapping):
+            raise TypeError(f"{path}: a template must be a mapping, got {type(body).__name__}")
+        self.body = body
+        self.path = path
+        raw_resources = body.get("Resources") or {}
+        self.parameters: Mapping[str, Any] = body.get("Parameters") or {}
+        self.mappings: Mapping[str, Any] = body.get("Mappings") or {}
+        self.metadata: Mapping[str, Any] = body.get("Metadata") or {}
+        self.resources: dict[str, Resource] = {}
+        for logical_id, definition in raw_resources.items() if isinstance(raw_resources, Mapping) else ():
+            if not isinstance(definition, Mapping):
+                continue
+            properties = definition.get("Properties")
+            metadata = definition.get("Metadata")
+            self.resources[str(logical_id)] = Resource(
+                logical_id=str(logical_id),
+                type=str(definition.get("Type", "")),
+                properties=properties if isinstance(properties, Mapping) else {},
+                metadata=metadata if isinstance(metadata, Mapping) else {},
+                template=self,
+            )
+
+    # ------------------------------------------------------------------ lookup
+
+    def of_type(self, resource_type: str) -> list[Resource]:
+        return [resource for resource in self.resources.values() if resource.type == resource_type]
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self.resources.values())
+
+    def resource(self, reference: Any, resource_type: str | None = None) -> Resource | None:
+        """The resource a (raw or resolved) value points to with ``Ref``/``Fn::GetAtt``, if any."""
+        resolved = reference if isinstance(reference, ResourceRef) else self.resolve(reference)
+        if not isinstance(resolved, ResourceRef):
+            return None
+        target = self.resources.get(resolved.logical_id)
+        if target is None or (resource_type is not None and target.type != resource_type):
+            return None
+        return target
+
+    # -------------------------------------------------------------- resolution
+
+    def resolve(self, value: Any, *, deep: bool = True) -> Any:
+        """Resolve intrinsic functions that the template itself fixes; UNKNOWN for the rest.
+
+        With ``deep`` (the default) dicts and lists are resolved all the way down, dropping
+        ``AWS::NoValue`` entries; without it only the outermost intrinsic is resolved.
+        """
+        if isinstance(value, Mapping) and len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Ref":
+                return self._resolve_ref(argument)
+            if key == "Fn::GetAtt":
+                return self._resolve_get_att(argument)
+            if key == "Fn::GetAZs":
+                region = self.resolve(argument)
+                return AzList(region if isinstance(region, str) else "")
+            if key == "Fn::Select":
+                return self._resolve_select(argument)
+            if key == "Fn::Join":
+                return self._resolve_join(argument)
+            if key == "Fn::Sub":
+                return self._resolve_sub(argument)
+            if key == "Fn::FindInMap":
+                return self._resolve_find_in_map(argument)
+            if key == "Fn::Split":
+                return self._resolve_split(argument)
+            if key.startswith("Fn::") or key == "Condition":
+                return UNKNOWN
+        if not deep:
+            return value
+        if isinstance(value, Mapping):
+            resolved = {k: self.resolve(v) for k, v in value.items()}
+            return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+        if isinstance(value, list):
+            items = [self.resolve(item) for item in value]
+            return [item for item in items if item is not NO_VALUE]
+        return value
+
+    def _resolve_ref(self, name: Any) -> Any:
+        if not isinstance(name, str):
+            return UNKNOWN
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in _PSEUDO_PARAMETERS:
+            return UNKNOWN
+        if name in self.resources:
+            return ResourceRef(name)
+        parameter = self.parameters.get(name)
+        if isinstance(parameter, Mapping) and "Default" in parameter:
+            default = parameter["Default"]
+            parameter_type = str(parameter.get("Type", ""))
+            if parameter_type.startswith("AWS::SSM::Parameter"):
+                return UNKNOWN  # the default is an SSM parameter *name*, not the value
+            if parameter_type.startswith("List<") or parameter_type == "CommaDelimitedList":
+                return [item.strip() for item in str(default).split(",")] if default != "" else []
+            return default
+        return UNKNOWN
+
+    def _resolve_get_att(self, argument: Any) -> Any:
+        if isinstance(argument, str) and "." in argument:
+            logical_id, attribute = argument.split(".", 1)
+        elif isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str):
+            logical_id = argument[0]
+            attribute_value = self.resolve(argument[1])
+            if not isinstance(attribute_value, str):
+                return UNKNOWN
+            attribute = attribute_value
+        else:
+            return UNKNOWN
+        if logical_id not in self.resources:
+            return UNKNOWN
+        return ResourceRef(logical_id, attribute)
+
+    def _resolve_select(self, argument: Any) -> Any:
+        if not isinstance(argument, list) or len(argument) != 2:
+            return UNKNOWN
+        index = as_int(self.resolve(argument[0]))
+        if index is UNKNOWN:
+            return UNKNOWN
+        assert isinstance(index, int)
+        source = self.resolve(argument[1], deep=False)
+        if isinstance(source, AzList):
+            return AvailabilityZone(source.region, index)
+        if isinstance(source, list):
+            if 0 <= index < len(source):
+                return self.resolve(source[index])
+            return UNKNOWN
+        return UNKNOWN
+
+    def _resolve_join(self, argument: Any) -> Any:
+        if not isinstance(argument, list) or len(argument) != 2:
+            return UNKNOWN
+        separator = self.resolve(argument[0])
+        parts = self.resolve(argument[1])
+        if not isinstance(separator, str) or not isinstance(parts, list):
+            return UNKNOWN
+        if not all(isinstance(part, str | int | float) and not isinstance(part, bool) for part in parts):
+            return UNKNOWN
+        return separator.join(str(part) for part in parts)
+
+    def _resolve_split(self, argument: Any) -> Any:
+        if not isinstance(argument, list) or len(argument) != 2:
+            return UNKNOWN
+        separator = self.resolve(argument[0])
+        text = self.resolve(argument[1])
+        if not isinstance(separator, str) or not isinstance(text, str) or not separator:
+            return UNKNOWN
+        return text.split(separator)
+
+    def _resolve_sub(self, argument: Any) -> Any:
+        variables: Mapping[str, Any] = {}
+        if isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], Mapping):
+            text, variables = argument[0], argument[1]
+        else:
+            text = argument
+        if not isinstance(text, str):
+            return UNKNOWN
+        unknown = False
+
+        def substitute(match: re.Match[str]) -> str:
+            nonlocal unknown
+            name = match.group(1).strip()
+            if name in variables:
+                value = self.resolve(variables[name])
+            elif "." in name:
+                value = UNKNOWN  # attribute values are only known after deploy
+            else:
+                value = self._resolve_ref(name)
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                return str(value)
+            unknown = True
+            return ""
+
+        result = _SUB_VARIABLE.sub(substitute, text)
+        return UNKNOWN if unknown else result.replace("${!", "${")
+
+    def _resolve_find_in_map(self, argument: Any) -> Any:
+        if not isinstance(argument, list) or len(argument) < 3:
+            return UNKNOWN
+        keys = [self.resolve(item) for item in argument[:3]]
+        if not all(isinstance(key, str) for key in keys):
+            return UNKNOWN
+        value: Any = self.mappings
+        for key in keys:
+            if not isinstance(value, Mapping) or key not in value:
+                return UNKNOWN
+            value = value[key]
+        return self.resolve(value)
