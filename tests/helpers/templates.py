@@ -27,8 +27,12 @@ _BASE: dict[str, Any] = {
         "Igw": {"Type": "AWS::EC2::InternetGateway", "Metadata": _meta("Vpc/IGW")},
         "PublicSubnet1": {
             "Type": "AWS::EC2::Subnet",
-            "Properties": {"VpcId": {"Ref": "Vpc"}, "AvailabilityZone": AZ0, "CidrBlock": "10.0.0.0/24",
-                           "MapPublicIpOnLaunch": True},
+            "Properties": {
+                "VpcId": {"Ref": "Vpc"},
+                "AvailabilityZone": AZ0,
+                "CidrBlock": "10.0.0.0/24",
+                "MapPublicIpOnLaunch": True,
+            },
             "Metadata": _meta("Vpc/PublicSubnet1/Subnet"),
         },
         "PublicRouteTable1": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}}},
@@ -38,18 +42,28 @@ _BASE: dict[str, Any] = {
         },
         "PublicDefaultRoute1": {
             "Type": "AWS::EC2::Route",
-            "Properties": {"RouteTableId": {"Ref": "PublicRouteTable1"}, "DestinationCidrBlock": "0.0.0.0/0",
-                           "GatewayId": {"Ref": "Igw"}},
+            "Properties": {
+                "RouteTableId": {"Ref": "PublicRouteTable1"},
+                "DestinationCidrBlock": "0.0.0.0/0",
+                "GatewayId": {"Ref": "Igw"},
+            },
         },
         "NatEip1": {"Type": "AWS::EC2::EIP", "Properties": {"Domain": "vpc"}},
         "Nat1": {
             "Type": "AWS::EC2::NatGateway",
-            "Properties": {"SubnetId": {"Ref": "PublicSubnet1"}, "AllocationId": {"Fn::GetAtt": ["NatEip1", "AllocationId"]}},
+            "Properties": {
+                "SubnetId": {"Ref": "PublicSubnet1"},
+                "AllocationId": {"Fn::GetAtt": ["NatEip1", "AllocationId"]},
+            },
         },
         "PrivateSubnet1": {
             "Type": "AWS::EC2::Subnet",
-            "Properties": {"VpcId": {"Ref": "Vpc"}, "AvailabilityZone": AZ0, "CidrBlock": "10.0.128.0/18",
-                           "MapPublicIpOnLaunch": False},
+            "Properties": {
+                "VpcId": {"Ref": "Vpc"},
+                "AvailabilityZone": AZ0,
+                "CidrBlock": "10.0.128.0/18",
+                "MapPublicIpOnLaunch": False,
+            },
             "Metadata": _meta("Vpc/PrivateSubnet1/Subnet"),
         },
         "PrivateRouteTable1": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}}},
@@ -59,13 +73,20 @@ _BASE: dict[str, Any] = {
         },
         "PrivateDefaultRoute1": {
             "Type": "AWS::EC2::Route",
-            "Properties": {"RouteTableId": {"Ref": "PrivateRouteTable1"}, "DestinationCidrBlock": "0.0.0.0/0",
-                           "NatGatewayId": {"Ref": "Nat1"}},
+            "Properties": {
+                "RouteTableId": {"Ref": "PrivateRouteTable1"},
+                "DestinationCidrBlock": "0.0.0.0/0",
+                "NatGatewayId": {"Ref": "Nat1"},
+            },
         },
         "PrivateSubnet2": {
             "Type": "AWS::EC2::Subnet",
-            "Properties": {"VpcId": {"Ref": "Vpc"}, "AvailabilityZone": AZ1, "CidrBlock": "10.0.192.0/18",
-                           "MapPublicIpOnLaunch": False},
+            "Properties": {
+                "VpcId": {"Ref": "Vpc"},
+                "AvailabilityZone": AZ1,
+                "CidrBlock": "10.0.192.0/18",
+                "MapPublicIpOnLaunch": False,
+            },
             "Metadata": _meta("Vpc/PrivateSubnet2/Subnet"),
         },
         "PrivateRouteTable2": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}}},
@@ -75,8 +96,11 @@ _BASE: dict[str, Any] = {
         },
         "PrivateDefaultRoute2": {
             "Type": "AWS::EC2::Route",
-            "Properties": {"RouteTableId": {"Ref": "PrivateRouteTable2"}, "DestinationCidrBlock": "0.0.0.0/0",
-                           "NatGatewayId": {"Ref": "Nat1"}},
+            "Properties": {
+                "RouteTableId": {"Ref": "PrivateRouteTable2"},
+                "DestinationCidrBlock": "0.0.0.0/0",
+                "NatGatewayId": {"Ref": "Nat1"},
+            },
         },
         "PlacementGroup": {
             "Type": "AWS::EC2::PlacementGroup",
@@ -126,7 +150,10 @@ _BASE: dict[str, Any] = {
                     "Subnets": [{"Ref": "PrivateSubnet1"}],
                     "SecurityGroupIds": [{"Fn::GetAtt": ["NodeSecurityGroup", "GroupId"]}],
                     "PlacementGroup": {"Ref": "PlacementGroup"},
-                    "LaunchTemplate": {"LaunchTemplateId": {"Ref": "LaunchTemplate"}, "Version": {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]}},
+                    "LaunchTemplate": {
+                        "LaunchTemplateId": {"Ref": "LaunchTemplate"},
+                        "Version": {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]},
+                    },
                     "InstanceRole": {"Fn::GetAtt": ["InstanceProfile", "Arn"]},
                 },
             },
@@ -141,8 +168,12 @@ _BASE: dict[str, Any] = {
                     {"ComputeEnvironment": {"Fn::GetAtt": ["ComputeEnvironment", "ComputeEnvironmentArn"]}, "Order": 1}
                 ],
                 "JobStateTimeLimitActions": [
-                    {"Action": "CANCEL", "MaxTimeSeconds": 3600, "Reason": "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
-                     "State": "RUNNABLE"}
+                    {
+                        "Action": "CANCEL",
+                        "MaxTimeSeconds": 3600,
+                        "Reason": "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+                        "State": "RUNNABLE",
+                    }
                 ],
             },
             "Metadata": {**_meta("JobQueue"), "mnp:queue": True},
