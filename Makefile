@@ -1,0 +1,72 @@
+# Two commands for a fresh machine (Python 3.11+, Node 20+), no AWS account needed:
+#   make synth   set up, synthesize the default config, print a summary
+#   make test    set up, run the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= config/default.yaml
+# jsii prints a Node end-of-life banner on Node 20; the CDK CLI checks for updates and notices online.
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+CDK := npx --no-install cdk --no-notices --no-version-reporting
+PYTEST_ARGS ?=
+
+.PHONY: help setup synth test lint typecheck docs docs-check deploy-local destroy-local bench clean
+
+help:
+	@echo "make synth         set up and synthesize CONFIG (default $(CONFIG)) with no AWS account"
+	@echo "make test          set up and run the test suite"
+	@echo "make deploy-local  set up and deploy into a local emulated AWS (moto), submit a job, show it"
+	@echo "make lint          ruff + mypy"
+	@echo "make docs          regenerate docs/rules.md, docs/config.md and config/schema.json"
+	@echo "make bench         run the benchmarks (prints tables, writes docs/benchmarks.md)"
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml runtime/pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing pinned Python requirements into $(VENV) ..."
+	@$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e . -e ./runtime
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v node >/dev/null || { echo "Node.js 20+ is required for the CDK CLI"; exit 1; }
+	@echo "Installing the pinned AWS CDK CLI into node_modules ..."
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+synth: setup
+	@rm -rf cdk.out
+	@$(CDK) synth --quiet -c config=$(CONFIG)
+	@$(BIN)/python scripts/synth_summary.py cdk.out
+
+test: setup
+	@$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: setup
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+
+docs: setup
+	@$(BIN)/mnp rules --format markdown > docs/rules.md
+	@$(BIN)/python -m mnp_toolkit.config reference > docs/config.md
+	@$(BIN)/python -m mnp_toolkit.config schema > config/schema.json
+
+deploy-local: setup
+	@scripts/deploy_local.sh
+
+destroy-local: setup
+	@scripts/deploy_local.sh --destroy
+
+bench: setup
+	@$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""CDK stacks composing the toolkit's constructs from a typed config."""

@@ -1,0 +1,48 @@
+"""Build the CDK app from the config named in context (``-c config=path``); used by ``app.py``.
+
+Bad config never reaches the user as a traceback: :func:`load_config_or_exit` prints the
+:class:`~mnp_toolkit.config.ConfigError` (file, field path, what is allowed) and exits 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from mnp_toolkit.config import ConfigError, MnpConfig, load_config
+from stacks.mnp_environment_stack import MnpEnvironmentStack
+
+DEFAULT_CONFIG = "config/default.yaml"
+
+
+def config_path(app: cdk.App) -> Path:
+    value = app.node.try_get_context("config") or DEFAULT_CONFIG
+    return Path(str(value))
+
+
+def load_config_or_exit(path: Path) -> MnpConfig:
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def stack_environment(config: MnpConfig) -> cdk.Environment | None:
+    """The config's account/region; None keeps the stack environment-agnostic (synth needs no account,
+    and `cdk deploy` targets the account and Region of the CLI's credentials)."""
+    if config.env.account is None and config.env.region is None:
+        return None
+    return cdk.Environment(account=config.env.account, region=config.env.region)
+
+
+def build_environment_stack(app: cdk.App, config: MnpConfig) -> MnpEnvironmentStack:
+    return MnpEnvironmentStack(
+        app,
+        config.stack_name,
+        config=config,
+        env=stack_environment(config),
+        description="AWS Batch multi-node parallel environment (mnp-batch-toolkit)",
+    )

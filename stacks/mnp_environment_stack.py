@@ -1,0 +1,135 @@
+"""The MNP environment stack: a network, cluster placement groups, compute environments, queues and
+multi-node job definitions, composed from an :class:`~mnp_toolkit.config.MnpConfig`.
+
+The stack only composes: every resource comes from a construct in :mod:`constructs_lib`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+from constructs_lib.compute_environment import MnpComputeEnvironment
+from constructs_lib.job_definition import MnpJobDefinition, NodeGroup
+from constructs_lib.job_queue import MnpJobQueue
+from constructs_lib.network import MnpNetwork
+from constructs_lib.placement import ClusterPlacementGroup
+from mnp_toolkit.config import ExistingNetwork, MnpConfig
+
+
+class MnpEnvironmentStack(cdk.Stack):
+    """One deployable MNP environment described by ``config``."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: MnpConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        for key, value in config.tags.items():
+            cdk.Tags.of(self).add(key, value)
+
+        self.network = self._network(config)
+        self.compute_availability_zone = self.network.availability_zones[0]
+        compute_subnets = self.network.compute_subnets(availability_zone=self.compute_availability_zone)
+
+        self.job_definitions: dict[str, MnpJobDefinition] = {}
+        for jd in config.job_definitions:
+            self.job_definitions[jd.name] = MnpJobDefinition(
+                self,
+                f"JobDefinition-{jd.name}",
+                name=f"{config.stack_name}-{jd.name}",
+                image=jd.image,
+                instance_type=jd.instance_type,
+                num_nodes=jd.num_nodes,
+                main_node=jd.main_node,
+                command=jd.command,
+                environment=jd.environment,
+                vcpus=jd.vcpus,
+                memory_mib=jd.memory_mib,
+                gpus=jd.gpus,
+                retry_attempts=jd.retry_attempts,
+                timeout=cdk.Duration.minutes(jd.timeout_minutes) if jd.timeout_minutes else None,
+                efa=jd.efa,
+                node_groups=[
+                    NodeGroup(
+                        target_nodes=group.target_nodes,
+                        image=group.image,
+                        command=group.command,
+                        environment=group.environment,
+                        vcpus=group.vcpus,
+                        memory_mib=group.memory_mib,
+                    )
+                    for group in jd.node_groups
+                ]
+                if jd.node_groups
+                else None,
+                log_retention_days=jd.log_retention_days,
+            )
+
+        self.compute_environments: dict[str, MnpComputeEnvironment] = {}
+        for ce in config.compute_environments:
+            placement = (
+                ClusterPlacementGroup(self, f"PlacementGroup-{ce.name}").placement_group if ce.placement_group else None
+            )
+            extra_groups = [
+                ec2.SecurityGroup.from_security_group_id(self, f"ExtraSg-{ce.name}-{index}", group_id, mutable=False)
+                for index, group_id in enumerate(ce.additional_security_group_ids)
+            ]
+            self.compute_environments[ce.name] = MnpComputeEnvironment(
+                self,
+                f"ComputeEnvironment-{ce.name}",
+                vpc=self.network.vpc,
+                subnets=compute_subnets,
+                instance_types=ce.instance_types,
+                placement_group=placement,
+                max_vcpus=ce.max_vcpus,
+                min_vcpus=ce.min_vcpus,
+                job_definitions=[
+                    self.job_definitions[jd.name] for jd in config.compute_environment_job_definitions(ce.name)
+                ],
+                additional_security_groups=extra_groups,
+                root_volume_size_gib=ce.root_volume_size_gib,
+                efa=ce.efa,
+            )
+
+        self.job_queues: dict[str, MnpJobQueue] = {}
+        for queue in config.job_queues:
+            self.job_queues[queue.name] = MnpJobQueue(
+                self,
+                f"JobQueue-{queue.name}",
+                name=f"{config.stack_name}-{queue.name}",
+                compute_environments=[self.compute_environments[name] for name in queue.compute_environments],
+                priority=queue.priority,
+                runnable_timeout=cdk.Duration.minutes(queue.runnable_timeout_minutes),
+                watchdog=queue.watchdog,
+            )
+
+        for name, queue_construct in self.job_queues.items():
+            cdk.CfnOutput(self, f"JobQueueArn-{name}", value=queue_construct.job_queue.job_queue_arn)
+        for name, jd_construct in self.job_definitions.items():
+            cdk.CfnOutput(self, f"JobDefinitionArn-{name}", value=jd_construct.job_definition.job_definition_arn)
+
+    def _network(self, config: MnpConfig) -> MnpNetwork:
+        network = config.network
+        if isinstance(network, ExistingNetwork):
+            return MnpNetwork.from_existing(
+                self,
+                "Network",
+                vpc_id=network.vpc_id,
+                availability_zones=[network.availability_zone],
+                private_subnet_ids=network.private_subnet_ids,
+                private_subnet_route_table_ids=network.private_subnet_route_table_ids,
+            )
+        return MnpNetwork(
+            self,
+            "Network",
+            cidr=network.cidr,
+            max_azs=network.max_azs,
+            nat_gateways_per_az=network.nat_gateways == "per_az",
+            flow_logs=network.flow_logs,
+            flow_log_retention_days=network.flow_log_retention_days,
+            s3_gateway_endpoint=network.s3_gateway_endpoint,
+            interface_endpoints=network.interface_endpoints,
+            availability_zones=network.availability_zones,
+        )
