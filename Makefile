@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 CONFIG ?= config/default.yaml
 # jsii prints a Node end-of-life banner on Node 20; the CDK CLI checks for updates and notices online.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# jsii 1.142 reads this name (a comma list of Node majors) for the end-of-life banner.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := npx --no-install cdk --no-notices --no-version-reporting

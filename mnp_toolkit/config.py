@@ -19,7 +19,7 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mnp_toolkit import instance_types
 from mnp_toolkit.job_definitions import TargetNodesError, parse_target_nodes
@@ -32,6 +32,42 @@ Name = Annotated[
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _AZ_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
+
+
+#: Retention periods CloudWatch Logs accepts (days).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+def _retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"CloudWatch Logs accepts only {', '.join(map(str, LOG_RETENTION_DAYS))} days")
+    return value
+
+
+RetentionDays = Annotated[int, AfterValidator(_retention)]
 
 
 class ConfigError(Exception):
@@ -73,7 +109,7 @@ class NewNetwork(_Model):
         default="one", description="'one' NAT gateway (cheapest) or one 'per_az' (no cross-AZ dependency)."
     )
     flow_logs: bool = Field(default=True, description="VPC flow logs to CloudWatch Logs.")
-    flow_log_retention_days: int = Field(default=30, ge=1, description="Retention of the flow-log group.")
+    flow_log_retention_days: RetentionDays = Field(default=30, description="Retention of the flow-log group.")
     s3_gateway_endpoint: bool = Field(default=True, description="S3 gateway endpoint (free; image layers).")
     interface_endpoints: bool = Field(
         default=False,
@@ -231,7 +267,7 @@ class JobDefinitionConfig(_Model):
     retry_attempts: int = Field(default=1, ge=1, le=10)
     timeout_minutes: int | None = Field(default=None, ge=1)
     efa: bool = Field(default=False, description="Map EFA devices into the containers.")
-    log_retention_days: int = Field(default=30, ge=1)
+    log_retention_days: RetentionDays = Field(default=30, description="Retention of the job's log group.")
 
     @field_validator("instance_type")
     @classmethod

@@ -10,6 +10,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from constructs_lib.compute_environment import MnpComputeEnvironment
@@ -18,6 +19,37 @@ from constructs_lib.job_queue import MnpJobQueue
 from constructs_lib.network import MnpNetwork
 from constructs_lib.placement import ClusterPlacementGroup
 from mnp_toolkit.config import ExistingNetwork, MnpConfig
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """The CDK enum member for a retention the config already validated (LOG_RETENTION_DAYS)."""
+    return _RETENTION[days]
+
+
+_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
 
 
 class MnpEnvironmentStack(cdk.Stack):
@@ -64,7 +96,7 @@ class MnpEnvironmentStack(cdk.Stack):
                 ]
                 if jd.node_groups
                 else None,
-                log_retention_days=jd.log_retention_days,
+                log_retention=retention(jd.log_retention_days),
             )
 
         self.compute_environments: dict[str, MnpComputeEnvironment] = {}
@@ -128,7 +160,7 @@ class MnpEnvironmentStack(cdk.Stack):
             max_azs=network.max_azs,
             nat_gateways_per_az=network.nat_gateways == "per_az",
             flow_logs=network.flow_logs,
-            flow_log_retention_days=network.flow_log_retention_days,
+            flow_log_retention=retention(network.flow_log_retention_days),
             s3_gateway_endpoint=network.s3_gateway_endpoint,
             interface_endpoints=network.interface_endpoints,
             availability_zones=network.availability_zones,

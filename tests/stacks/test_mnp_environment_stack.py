@@ -1,0 +1,99 @@
+"""The environment stack composes the constructs from config. One synth per shipped config per process
+(tests/conftest.py); construct details are tested in tests/constructs_lib/."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from tests.conftest import SHIPPED_CONFIGS, SynthesizedConfig, synthesize_config
+
+
+@pytest.fixture(scope="module")
+def default_template(default_synth: SynthesizedConfig) -> Template:
+    return Template.from_json(default_synth.template)
+
+
+def test_default_stack_has_one_of_each_mnp_piece(default_template: Template) -> None:
+    for resource_type in (
+        "AWS::EC2::VPC",
+        "AWS::EC2::NatGateway",
+        "AWS::EC2::PlacementGroup",
+        "AWS::Batch::ComputeEnvironment",
+        "AWS::Batch::JobQueue",
+        "AWS::Batch::JobDefinition",
+        "AWS::EC2::FlowLog",
+    ):
+        default_template.resource_count_is(resource_type, 1)
+
+
+def test_default_ce_is_sized_for_its_jobs_and_pinned_to_one_subnet(default_template: Template) -> None:
+    default_template.has_resource_properties(
+        "AWS::Batch::ComputeEnvironment",
+        {
+            "Type": Match.string_like_regexp("^(managed|MANAGED)$"),
+            "ComputeResources": Match.object_like(
+                {
+                    "Type": "EC2",
+                    "MinvCpus": 0,
+                    "MaxvCpus": 4 * 72,  # 4 nodes of c5n.18xlarge, derived from the job definition
+                    "InstanceTypes": ["c5n.18xlarge"],
+                }
+            ),
+        },
+    )
+    (ce,) = default_template.find_resources("AWS::Batch::ComputeEnvironment").values()
+    assert len(ce["Properties"]["ComputeResources"]["Subnets"]) == 1
+
+
+def test_default_job_definition_matches_config(default_template: Template) -> None:
+    default_template.has_resource_properties(
+        "AWS::Batch::JobDefinition",
+        {
+            "Type": "multinode",
+            "JobDefinitionName": "MnpEnvironment-mpi-hello",
+            "NodeProperties": Match.object_like({"NumNodes": 4, "MainNode": 0}),
+        },
+    )
+
+
+def test_queue_is_marked_for_the_rule_pack(default_template: Template) -> None:
+    queues = default_template.find_resources("AWS::Batch::JobQueue", {"Metadata": {"mnp:queue": True}})
+    assert len(queues) == 1
+    (queue,) = queues.values()
+    assert queue["Properties"]["JobQueueName"] == "MnpEnvironment-mpi"
+
+
+def test_outputs_name_queue_and_job_definition(default_synth: SynthesizedConfig) -> None:
+    outputs = default_synth.template.get("Outputs", {})
+    assert any(key.startswith("JobQueueArn") for key in outputs)
+    assert any(key.startswith("JobDefinitionArn") for key in outputs)
+
+
+def test_existing_vpc_config_creates_no_network() -> None:
+    synthesized = synthesize_config("existing-vpc.yaml")
+    template = Template.from_json(synthesized.template)
+    for resource_type in ("AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::NatGateway"):
+        template.resource_count_is(resource_type, 0)
+    template.has_resource_properties(
+        "AWS::Batch::ComputeEnvironment",
+        {"ComputeResources": Match.object_like({"Subnets": ["subnet-0a1b2c3d4e5f60718"], "MaxvCpus": 768})},
+    )
+    assert synthesized.stack.region == "us-east-1" and synthesized.stack.account == "123456789012"
+
+
+def test_gpu_config_asks_for_gpus() -> None:
+    synthesized = synthesize_config("gpu-training.yaml")
+    text = json.dumps(synthesized.template)
+    assert '"Type": "GPU", "Value": "4"' in text or '{"Type": "GPU", "Value": "4"}' in text.replace("\n", "")
+
+
+@pytest.mark.parametrize("config_name", SHIPPED_CONFIGS)
+def test_cfn_lint_finds_nothing(config_name: str) -> None:
+    import cfnlint.api
+
+    synthesized = synthesize_config(config_name)
+    matches = cfnlint.api.lint(json.dumps(synthesized.template), regions=["us-east-1"])
+    assert [str(match) for match in matches] == []
