@@ -181,6 +181,12 @@ class ComputeEnvironmentConfig(_Model):
     )
     min_vcpus: int = Field(default=0, ge=0, description="Keep at 0 so nothing runs (or costs) while idle.")
     placement_group: bool = Field(default=True, description="Launch nodes into a cluster placement group.")
+    existing_placement_group_name: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$",
+        description="Use this existing placement group (it must be `cluster`; `mnp preflight` checks) "
+        "instead of creating one. Needs placement_group: true.",
+    )
     efa: bool = Field(default=False, description="Attach EFA interfaces (EFA-capable types only).")
     root_volume_size_gib: int = Field(default=100, ge=30, le=16384, description="Encrypted gp3 root volume.")
     additional_security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(
@@ -205,6 +211,8 @@ class ComputeEnvironmentConfig(_Model):
     def _bounds(self) -> ComputeEnvironmentConfig:
         if self.max_vcpus is not None and self.min_vcpus > self.max_vcpus:
             raise ValueError(f"min_vcpus ({self.min_vcpus}) is larger than max_vcpus ({self.max_vcpus})")
+        if self.existing_placement_group_name and not self.placement_group:
+            raise ValueError("existing_placement_group_name needs placement_group: true")
         if self.efa and not self.placement_group:
             raise ValueError("efa needs placement_group: true (EFA traffic stays inside a cluster placement group)")
         return self

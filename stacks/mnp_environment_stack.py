@@ -101,9 +101,13 @@ class MnpEnvironmentStack(cdk.Stack):
 
         self.compute_environments: dict[str, MnpComputeEnvironment] = {}
         for ce in config.compute_environments:
-            placement = (
-                ClusterPlacementGroup(self, f"PlacementGroup-{ce.name}").placement_group if ce.placement_group else None
-            )
+            placement: ec2.IPlacementGroup | None = None
+            if ce.existing_placement_group_name:
+                placement = ec2.PlacementGroup.from_placement_group_name(
+                    self, f"PlacementGroup-{ce.name}", ce.existing_placement_group_name
+                )
+            elif ce.placement_group:
+                placement = ClusterPlacementGroup(self, f"PlacementGroup-{ce.name}").placement_group
             extra_groups = [
                 ec2.SecurityGroup.from_security_group_id(self, f"ExtraSg-{ce.name}-{index}", group_id, mutable=False)
                 for index, group_id in enumerate(ce.additional_security_group_ids)

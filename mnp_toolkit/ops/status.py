@@ -1,0 +1,471 @@
+"""`mnp status JOB_ID`: one AWS Batch job and, for a multi-node parallel (MNP) job, every node.
+
+AWS Batch returns an MNP job as a *parent* whose ``nodeProperties.numNodes`` says how many nodes it
+has; each node is a job of its own with the id ``JOB_ID#N`` (``nodeDetails`` holds its index and
+whether it is the main node). Node details therefore need DescribeJobs calls for ``JOB_ID#0`` ..
+``JOB_ID#(N-1)``, at most 100 ids a call (the API's limit). A node job that DescribeJobs does not
+return has not been created yet (child nodes start only once the main node runs).
+
+Exit codes (also used by ``mnp submit --wait``): 0 the job succeeded or has not ended, 1 the job
+FAILED, 2 usage or AWS error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from mnp_toolkit.cli import CliError
+from mnp_toolkit.ops.aws import (
+    EXIT_AWS_ERROR,
+    add_aws_arguments,
+    aws_errors,
+    client_region,
+    make_client,
+)
+
+#: DescribeJobs accepts at most this many job ids per call.
+DESCRIBE_JOBS_BATCH = 100
+
+#: Job statuses after which nothing changes any more.
+TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED"})
+
+EXIT_OK = 0
+EXIT_JOB_FAILED = 1
+
+DEFAULT_INTERVAL_SECONDS = 15.0
+
+# Shown as a node's status when DescribeJobs did not return the node job.
+NOT_CREATED = "NOT_CREATED"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeStatus:
+    """One node of an MNP job, as DescribeJobs reports the node job ``JOB_ID#index``."""
+
+    index: int
+    job_id: str
+    is_main: bool
+    status: str  # NOT_CREATED when DescribeJobs did not return the node job
+    reason: str | None = None
+    exit_code: int | None = None
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "jobId": self.job_id,
+            "role": "main" if self.is_main else "child",
+            "status": self.status,
+            "reason": self.reason,
+            "exitCode": self.exit_code,
+            "startedAt": _iso(self.started_at),
+            "stoppedAt": _iso(self.stopped_at),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobStatus:
+    """A job as shown by `mnp status`: the job itself and, for an MNP parent, its nodes."""
+
+    job_id: str
+    job_name: str
+    job_queue: str
+    job_definition: str
+    status: str
+    reason: str | None = None
+    exit_code: int | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    num_nodes: int | None = None  # None: not an MNP parent
+    main_node: int | None = None
+    node_of: str | None = None  # set when the job itself is a node job (JOB_ID#N)
+    node_index: int | None = None
+    nodes: tuple[NodeStatus, ...] = field(default_factory=tuple)
+
+    @property
+    def is_mnp(self) -> bool:
+        return self.num_nodes is not None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def exit_status(self) -> int:
+        """The `mnp` exit code for this job: 1 when it FAILED, else 0."""
+        return EXIT_JOB_FAILED if self.status == "FAILED" else EXIT_OK
+
+    def node_counts(self) -> Counter[str]:
+        return Counter(node.status for node in self.nodes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "jobId": self.job_id,
+            "jobName": self.job_name,
+            "jobQueue": self.job_queue,
+            "jobDefinition": self.job_definition,
+            "status": self.status,
+            "reason": self.reason,
+            "exitCode": self.exit_code,
+            "createdAt": _iso(self.created_at),
+            "startedAt": _iso(self.started_at),
+            "stoppedAt": _iso(self.stopped_at),
+            "multiNode": self.is_mnp,
+        }
+        if self.is_mnp:
+            data["numNodes"] = self.num_nodes
+            data["mainNode"] = self.main_node
+            data["nodes"] = [node.to_dict() for node in self.nodes]
+        if self.node_of is not None:
+            data["nodeOf"] = self.node_of
+            data["nodeIndex"] = self.node_index
+        return data
+
+
+# --------------------------------------------------------------------------- reading DescribeJobs
+
+
+def _epoch_ms(value: Any) -> datetime | None:
+    """DescribeJobs timestamps are epoch milliseconds; 0 or absent means "not yet"."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _last_attempt(detail: Mapping[str, Any]) -> Mapping[str, Any]:
+    attempts = detail.get("attempts") or []
+    return attempts[-1] if attempts else {}
+
+
+def _exit_code(detail: Mapping[str, Any]) -> int | None:
+    """The container's exit code: ``container.exitCode``, else that of the last attempt."""
+    code = (detail.get("container") or {}).get("exitCode")
+    if code is None:
+        code = (_last_attempt(detail).get("container") or {}).get("exitCode")
+    return code if isinstance(code, int) else None
+
+
+def _reason(detail: Mapping[str, Any]) -> str | None:
+    """Why the job is where it is: ``statusReason`` plus the container's reason when it adds something
+    (e.g. "Essential container in task exited; OutOfMemoryError: Container killed ..."); without
+    either, the last attempt's reasons."""
+    attempt = _last_attempt(detail)
+    reasons: list[str] = []
+    for group in (
+        (detail.get("statusReason"), (detail.get("container") or {}).get("reason")),
+        (attempt.get("statusReason"), (attempt.get("container") or {}).get("reason")),
+    ):
+        for candidate in group:
+            if isinstance(candidate, str) and candidate.strip():
+                text = " ".join(candidate.split())
+                if text not in reasons:
+                    reasons.append(text)
+        if reasons:
+            break
+    return "; ".join(reasons) or None
+
+
+def iter_node_ids(job_id: str, num_nodes: int) -> Iterable[str]:
+    """The node job ids of an MNP job: ``JOB_ID#0`` .. ``JOB_ID#(num_nodes-1)``."""
+    return (f"{job_id}#{index}" for index in range(num_nodes))
+
+
+def describe_jobs_batched(client: Any, job_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """DescribeJobs for any number of ids, 100 a call; returns the details found, by job id.
+
+    Ids that AWS does not know are simply absent from the result (DescribeJobs does not fail on
+    them).
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(job_ids), DESCRIBE_JOBS_BATCH):
+        chunk = list(job_ids[start : start + DESCRIBE_JOBS_BATCH])
+        response = client.describe_jobs(jobs=chunk)
+        for detail in response.get("jobs", []):
+            found[str(detail["jobId"])] = detail
+    return found
+
+
+def _node_status(*, index: int, job_id: str, main_node: int | None, detail: Mapping[str, Any] | None) -> NodeStatus:
+    if detail is None:
+        return NodeStatus(index=index, job_id=job_id, is_main=index == main_node, status=NOT_CREATED)
+    node_details = detail.get("nodeDetails") or {}
+    is_main = node_details.get("isMainNode")
+    return NodeStatus(
+        index=index,
+        job_id=job_id,
+        is_main=bool(is_main) if is_main is not None else index == main_node,
+        status=str(detail.get("status", "UNKNOWN")),
+        reason=_reason(detail),
+        exit_code=_exit_code(detail),
+        started_at=_epoch_ms(detail.get("startedAt")),
+        stopped_at=_epoch_ms(detail.get("stoppedAt")),
+    )
+
+
+def job_status_from_details(
+    parent: Mapping[str, Any], nodes_by_id: Mapping[str, Mapping[str, Any]] | None = None
+) -> JobStatus:
+    """Build a :class:`JobStatus` from the parent's DescribeJobs entry and its node jobs' entries."""
+    job_id = str(parent["jobId"])
+    node_properties = parent.get("nodeProperties") or {}
+    node_details = parent.get("nodeDetails") or {}
+    base: dict[str, Any] = {
+        "job_id": job_id,
+        "job_name": str(parent.get("jobName", "")),
+        "job_queue": str(parent.get("jobQueue", "")),
+        "job_definition": str(parent.get("jobDefinition", "")),
+        "status": str(parent.get("status", "UNKNOWN")),
+        "reason": _reason(parent),
+        "exit_code": _exit_code(parent),
+        "created_at": _epoch_ms(parent.get("createdAt")),
+        "started_at": _epoch_ms(parent.get("startedAt")),
+        "stopped_at": _epoch_ms(parent.get("stoppedAt")),
+    }
+    if node_details or "#" in job_id:
+        # A node job shown on its own.
+        index = node_details.get("nodeIndex")
+        if index is None and job_id.rpartition("#")[2].isdigit():
+            index = int(job_id.rpartition("#")[2])
+        return JobStatus(**base, node_of=job_id.partition("#")[0], node_index=index)
+    num_nodes = node_properties.get("numNodes")
+    if not isinstance(num_nodes, int):
+        return JobStatus(**base)
+    main_node = node_properties.get("mainNode")
+    main_node = main_node if isinstance(main_node, int) else None
+    nodes_by_id = nodes_by_id or {}
+    nodes = tuple(
+        _node_status(
+            index=index,
+            job_id=f"{job_id}#{index}",
+            main_node=main_node,
+            detail=nodes_by_id.get(f"{job_id}#{index}"),
+        )
+        for index in range(num_nodes)
+    )
+    return JobStatus(**base, num_nodes=num_nodes, main_node=main_node, nodes=nodes)
+
+
+def fetch_job_status(client: Any, *, job_id: str) -> JobStatus:
+    """DescribeJobs the job and, for an MNP parent, its ``numNodes`` node jobs (batched).
+
+    Raises :class:`CliError` (exit 2) when the job does not exist or AWS fails.
+    """
+    job_id = job_id.strip()
+    if not job_id:
+        raise CliError("JOB_ID is empty: pass the id that `mnp submit` printed", EXIT_AWS_ERROR)
+    region = client_region(client)
+    with aws_errors(action=f"describe job {job_id}", service="batch", region=region):
+        found = describe_jobs_batched(client, [job_id])
+        parent = found.get(job_id)
+        if parent is None:
+            raise CliError(
+                f"job {job_id} not found in {region}: check the id (a node's id is JOB_ID#N) and "
+                "--region; AWS Batch forgets finished jobs after a while",
+                EXIT_AWS_ERROR,
+            )
+        status = job_status_from_details(parent)
+        if not status.is_mnp or not status.num_nodes:
+            return status
+        node_ids = list(iter_node_ids(job_id, status.num_nodes))
+        return job_status_from_details(parent, describe_jobs_batched(client, node_ids))
+
+
+# --------------------------------------------------------------------------------------- rendering
+
+
+def _short_time(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
+
+
+def _cell(value: object) -> str:
+    return "-" if value is None or value == "" else str(value)
+
+
+def summarize_nodes(status: JobStatus) -> str:
+    """ "2 RUNNING, 1 STARTING, 1 not created" (most advanced states first)."""
+    order = ["FAILED", "SUCCEEDED", "RUNNING", "STARTING", "RUNNABLE", "PENDING", "SUBMITTED"]
+    counts = status.node_counts()
+    parts = [f"{counts[name]} {name}" for name in order if counts.get(name)]
+    parts += [f"{count} {name}" for name, count in sorted(counts.items()) if name not in order and name != NOT_CREATED]
+    if counts.get(NOT_CREATED):
+        parts.append(f"{counts[NOT_CREATED]} not created yet")
+    return ", ".join(parts) if parts else "no nodes"
+
+
+def render_progress_line(status: JobStatus, *, now: datetime | None = None) -> str:
+    """One line for a progress display: time, job id, status, node counts."""
+    stamp = (now or datetime.now(tz=UTC)).strftime("%H:%M:%SZ")
+    line = f"{stamp}  {status.job_id}  {status.status}"
+    if status.is_mnp:
+        line += f"  nodes: {summarize_nodes(status)}"
+    if status.finished and status.reason:
+        line += f"  ({status.reason})"
+    return line
+
+
+def render_text(status: JobStatus) -> str:
+    """The human-readable view: job header and, for an MNP job, a table of nodes."""
+    lines: list[str] = []
+    kind = "single-node job"
+    if status.is_mnp:
+        main = f", main node {status.main_node}" if status.main_node is not None else ""
+        kind = f"multi-node parallel job, {status.num_nodes} nodes{main}"
+    elif status.node_of is not None:
+        kind = f"node {_cell(status.node_index)} of multi-node parallel job {status.node_of}"
+    lines.append(f"Job         {status.job_id}  ({status.job_name})  {kind}")
+    lines.append(f"Status      {status.status}" + (f"  {status.reason}" if status.reason else ""))
+    if status.exit_code is not None:
+        lines.append(f"Exit code   {status.exit_code}")
+    lines.append(f"Queue       {status.job_queue}")
+    lines.append(f"Definition  {status.job_definition}")
+    lines.append(f"Started     {_short_time(status.started_at)}")
+    lines.append(f"Stopped     {_short_time(status.stopped_at)}")
+    if status.is_mnp:
+        lines.append("")
+        header = ("NODE", "ROLE", "STATUS", "EXIT", "STARTED", "STOPPED", "REASON")
+        rows = [
+            (
+                str(node.index),
+                "main" if node.is_main else "child",
+                "not created" if node.status == NOT_CREATED else node.status,
+                _cell(node.exit_code),
+                _short_time(node.started_at),
+                _short_time(node.stopped_at),
+                _cell(node.reason),
+            )
+            for node in status.nodes
+        ]
+        widths = [max(len(row[col]) for row in [header, *rows]) for col in range(len(header) - 1)]
+        for row in [header, *rows]:
+            cells = [value.ljust(widths[col]) for col, value in enumerate(row[:-1])]
+            lines.append("  ".join([*cells, row[-1]]).rstrip())
+        lines.append("")
+        lines.append(f"Nodes       {summarize_nodes(status)}")
+        if status.nodes and status.node_counts().get(NOT_CREATED):
+            lines.append(
+                "            (a node job not created yet starts after the main node runs, or never if "
+                "the job ended first)"
+            )
+    return "\n".join(lines)
+
+
+def render_json(status: JobStatus, *, compact: bool = False) -> str:
+    """The machine-readable view (one JSON object; compact for JSON Lines in --watch)."""
+    if compact:
+        return json.dumps(status.to_dict(), separators=(",", ":"))
+    return json.dumps(status.to_dict(), indent=2)
+
+
+# ---------------------------------------------------------------------------------------- watching
+
+
+def watch_job(
+    client: Any,
+    *,
+    job_id: str,
+    interval: float,
+    on_update: Callable[[JobStatus], None],
+    sleep: Callable[[float], None] = time.sleep,
+) -> JobStatus:
+    """Poll the job every ``interval`` seconds, calling ``on_update`` each time, until it ends."""
+    while True:
+        status = fetch_job_status(client, job_id=job_id)
+        on_update(status)
+        if status.finished:
+            return status
+        sleep(interval)
+
+
+def positive_seconds(value: str) -> float:
+    """argparse type for ``--interval``: a number of seconds >= 1."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not seconds >= 1:  # also rejects NaN
+        raise argparse.ArgumentTypeError(f"{value!r}: the interval must be at least 1 second")
+    return seconds
+
+
+def _print(text: str, *, out: TextIO) -> None:
+    print(text, file=out, flush=True)
+
+
+def run_status(
+    client: Any,
+    *,
+    job_id: str,
+    output_format: str = "text",
+    watch: bool = False,
+    interval: float = DEFAULT_INTERVAL_SECONDS,
+    out: TextIO | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """The body of `mnp status`; returns the exit code (0 ok / still running, 1 FAILED)."""
+    stream = out if out is not None else sys.stdout
+    if not watch:
+        status = fetch_job_status(client, job_id=job_id)
+        _print(render_json(status) if output_format == "json" else render_text(status), out=stream)
+        return status.exit_status
+
+    clear = output_format == "text" and stream.isatty()
+
+    def show(status: JobStatus) -> None:
+        if output_format == "json":
+            _print(render_json(status, compact=True), out=stream)
+            return
+        if clear:
+            stream.write("\x1b[H\x1b[2J")
+        else:
+            _print(f"--- {datetime.now(tz=UTC).strftime('%Y-%m-%d %H:%M:%SZ')} ---", out=stream)
+        _print(render_text(status), out=stream)
+
+    final = watch_job(client, job_id=job_id, interval=interval, on_update=show, sleep=sleep)
+    return final.exit_status
+
+
+def _command(args: argparse.Namespace) -> int:
+    client = make_client("batch", region=args.region, profile=args.profile)
+    return run_status(
+        client,
+        job_id=args.job_id,
+        output_format=args.format,
+        watch=args.watch,
+        interval=args.interval,
+    )
+
+
+def register(subparsers: Any) -> None:
+    """Add the `status` sub-command."""
+    parser = subparsers.add_parser(
+        "status",
+        help="show an AWS Batch job and every node of a multi-node parallel job",
+        description="Show a job (and, for a multi-node parallel job, each node JOB_ID#N: role, status, "
+        "reason, exit code, start and stop times). Exit codes: 0 succeeded or not ended, 1 the job "
+        "FAILED, 2 usage or AWS error.",
+    )
+    parser.add_argument("job_id", metavar="JOB_ID", help="the job id that `mnp submit` printed")
+    parser.add_argument("--watch", action="store_true", help="refresh until the job ends")
+    parser.add_argument(
+        "--interval",
+        type=positive_seconds,
+        default=DEFAULT_INTERVAL_SECONDS,
+        help=f"seconds between refreshes with --watch (default {DEFAULT_INTERVAL_SECONDS:g})",
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    add_aws_arguments(parser)
+    parser.set_defaults(func=_command)

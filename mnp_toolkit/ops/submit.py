@@ -1,0 +1,351 @@
+"""`mnp submit`: submit a job to AWS Batch, optionally overriding the node count, and follow it.
+
+``--nodes N`` becomes ``nodeOverrides.numNodes``. AWS Batch accepts that override only when the job
+definition has a node range with an open upper end (``n:``) whose lower bound is below N, and a main
+node index below N (SubmitJob ``NodeOverrides.numNodes``). When the job definition can be read, those
+conditions are checked before submitting so the error can say what to change; when AWS rejects the
+override anyway, the error explains the same.
+
+The job id goes to stdout (alone, so ``JOB=$(mnp submit ...)`` works); with ``--wait`` the progress
+lines and the final node table go to stderr, and the exit code is that of `mnp status`
+(0 succeeded, 1 failed, 2 usage or AWS error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from mnp_toolkit.cli import CliError
+from mnp_toolkit.ops.aws import (
+    EXIT_AWS_ERROR,
+    add_aws_arguments,
+    aws_errors,
+    client_region,
+    describe_aws_error,
+    error_code,
+    is_access_denied,
+    make_client,
+)
+from mnp_toolkit.ops.status import (
+    DEFAULT_INTERVAL_SECONDS,
+    JobStatus,
+    positive_seconds,
+    render_progress_line,
+    render_text,
+    watch_job,
+)
+
+# SubmitJob jobName: up to 128 letters, numbers, hyphens and underscores, starting alphanumeric.
+_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_ARN_DEFINITION = re.compile(r"^arn:[^:]+:batch:[^:]*:\d*:job-definition/(?P<name>[^:]+):(?P<rev>\d+)$")
+_NAME_REVISION = re.compile(r"^(?P<name>[A-Za-z0-9_-]+):(?P<rev>\d+)$")
+MAX_NODES = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobDefinitionInfo:
+    """What `mnp submit` needs to know about the job definition it submits."""
+
+    name: str
+    revision: int
+    arn: str
+    type: str
+    num_nodes: int | None = None  # None: the definition's nodeProperties were not returned
+    main_node: int | None = None
+    target_nodes: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}:{self.revision}"
+
+
+def _node_count(value: str) -> int:
+    """argparse type for ``--nodes``: an integer 1..1000 (the MNP node limit)."""
+    try:
+        nodes = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of nodes") from None
+    if not 1 <= nodes <= MAX_NODES:
+        raise argparse.ArgumentTypeError(f"{nodes}: a multi-node parallel job has 1 to {MAX_NODES} nodes")
+    return nodes
+
+
+def _definition_info(detail: Mapping[str, Any]) -> JobDefinitionInfo:
+    props = detail.get("nodeProperties") or {}
+    ranges = tuple(str(r.get("targetNodes", "")) for r in props.get("nodeRangeProperties") or [])
+    num_nodes = props.get("numNodes")
+    main_node = props.get("mainNode")
+    return JobDefinitionInfo(
+        name=str(detail["jobDefinitionName"]),
+        revision=int(detail["revision"]),
+        arn=str(detail["jobDefinitionArn"]),
+        type=str(detail.get("type", "")),
+        num_nodes=num_nodes if isinstance(num_nodes, int) else None,
+        main_node=main_node if isinstance(main_node, int) else None,
+        target_nodes=ranges,
+    )
+
+
+def resolve_job_definition(client: Any, *, definition: str) -> JobDefinitionInfo | None:
+    """Find the job definition SubmitJob would use: ``name`` (latest ACTIVE revision),
+    ``name:revision`` or an ARN. Returns None when the caller may not read job definitions.
+
+    Lookup is by name, filtering revisions here, because that works for every form of the reference.
+    """
+    match = _ARN_DEFINITION.match(definition) or _NAME_REVISION.match(definition)
+    name = match.group("name") if match else definition
+    revision = int(match.group("rev")) if match else None
+    region = client_region(client)
+    details: list[dict[str, Any]] = []
+    try:
+        paginator = client.get_paginator("describe_job_definitions")
+        for page in paginator.paginate(jobDefinitionName=name, status="ACTIVE"):
+            details.extend(page.get("jobDefinitions", []))
+    except _aws_exceptions() as error:
+        if is_access_denied(error):
+            return None
+        raise CliError(
+            describe_aws_error(error, action=f"look up job definition {definition}", service="batch", region=region),
+            EXIT_AWS_ERROR,
+        ) from None
+    candidates = [d for d in details if revision is None or int(d.get("revision", -1)) == revision]
+    if not candidates:
+        which = f"revision {revision} of job definition {name}" if revision else f"job definition {name}"
+        raise CliError(
+            f"{which} not found (no ACTIVE revision) in {region}: check --job-definition and --region, "
+            "or deploy the stack that registers it",
+            EXIT_AWS_ERROR,
+        )
+    return _definition_info(max(candidates, key=lambda d: int(d.get("revision", 0))))
+
+
+def _aws_exceptions() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
+
+
+def _parse_range(target: str) -> tuple[int, int | None] | None:
+    """``n:m`` / ``:m`` / ``n:`` / ``n`` / ``:`` as (start, end or None when open); None if malformed."""
+    text = target.strip()
+    if ":" not in text:
+        return (int(text), int(text)) if text.isdigit() else None
+    low, _, high = text.partition(":")
+    if (low and not low.isdigit()) or (high and not high.isdigit()):
+        return None
+    return (int(low) if low else 0, int(high) if high else None)
+
+
+def node_override_problem(info: JobDefinitionInfo, *, nodes: int) -> str | None:
+    """Why AWS Batch would reject ``numNodes`` = ``nodes`` for this definition, or None if it would not.
+
+    Checks only the documented SubmitJob conditions; where the definition's node properties are
+    unknown nothing is claimed.
+    """
+    if info.type and info.type.lower() != "multinode":
+        return (
+            f"job definition {info.label} is a {info.type} job, not multinode: --nodes applies only to "
+            "multi-node parallel job definitions; drop --nodes"
+        )
+    if not info.target_nodes:
+        return None
+    parsed = [(target, _parse_range(target)) for target in info.target_nodes]
+    if any(bounds is None for _, bounds in parsed):
+        return None  # a malformed range: let AWS be the judge rather than guess
+    open_ranges = [(target, bounds) for target, bounds in parsed if bounds is not None and bounds[1] is None]
+    ranges_text = ", ".join(info.target_nodes)
+    if not open_ranges:
+        current = f" to run its {info.num_nodes} nodes" if info.num_nodes else ""
+        return (
+            f"job definition {info.label} cannot take --nodes {nodes}: its node ranges ({ranges_text}) "
+            "are all closed, and AWS Batch overrides numNodes only when a range has an open upper end "
+            f"(`n:`); register a revision whose last range is open (e.g. `{_open_hint(info)}`), or "
+            f"submit without --nodes{current}"
+        )
+    starts = sorted(bounds[0] for _, bounds in open_ranges if bounds is not None)
+    if starts[0] >= nodes:
+        return (
+            f"job definition {info.label} cannot take --nodes {nodes}: its open-ended node range starts "
+            f"at index {starts[0]}, and AWS Batch needs that start below the node count; ask for at "
+            f"least {starts[0] + 1} nodes, or register a revision whose open range starts lower"
+        )
+    if info.main_node is not None and info.main_node >= nodes:
+        return (
+            f"job definition {info.label} cannot take --nodes {nodes}: its main node is index "
+            f"{info.main_node}, which must be below the node count; ask for at least "
+            f"{info.main_node + 1} nodes"
+        )
+    return None
+
+
+def _open_hint(info: JobDefinitionInfo) -> str:
+    last = info.target_nodes[-1] if info.target_nodes else "0:"
+    bounds = _parse_range(last)
+    return f"{bounds[0]}:" if bounds else "0:"
+
+
+def _explain_rejection(error: BaseException, *, nodes: int | None, definition: str, region: str) -> str:
+    """One line for a failed SubmitJob, explaining the node-override conditions when they apply."""
+    line = describe_aws_error(error, action=f"submit {definition}", service="batch", region=region)
+    if nodes is None or error_code(error) != "ClientException":
+        return line
+    message = str(getattr(error, "response", {}).get("Error", {}).get("Message", "")).lower()
+    if "node" in message or "range" in message:
+        line += (
+            f" -- overriding numNodes to {nodes} needs a node range with an open upper end (`n:`) "
+            "whose start, and the main node index, are below the node count: register such a "
+            "revision of the job definition or submit without --nodes"
+        )
+    return line
+
+
+def default_job_name(definition_name: str, *, now: datetime | None = None) -> str:
+    """``<definition>-<UTC timestamp>``, made to fit SubmitJob's jobName rules."""
+    stamp = (now or datetime.now(tz=UTC)).strftime("%Y%m%dT%H%M%SZ")
+    base = re.sub(r"[^A-Za-z0-9_-]", "-", definition_name).lstrip("-_") or "mnp-job"
+    return f"{base[: 127 - len(stamp)]}-{stamp}"
+
+
+def submit_job(
+    client: Any,
+    *,
+    queue: str,
+    definition: str,
+    nodes: int | None = None,
+    name: str | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> str:
+    """Check what can be checked, submit, and return the job id. Raises :class:`CliError`."""
+    if name is not None and not _JOB_NAME.match(name):
+        raise CliError(
+            f"--name {name!r} is not a valid job name: use up to 128 letters, digits, '-' and '_', "
+            "starting with a letter or digit",
+            EXIT_AWS_ERROR,
+        )
+    region = client_region(client)
+    info = resolve_job_definition(client, definition=definition)
+    if info is None:
+        if warn is not None:
+            warn(
+                f"note: cannot read job definition {definition} (no batch:DescribeJobDefinitions "
+                "permission); submitting without checking it"
+            )
+    elif nodes is not None:
+        problem = node_override_problem(info, nodes=nodes)
+        if problem:
+            raise CliError(problem, EXIT_AWS_ERROR)
+    definition_ref = info.arn if info is not None else definition
+    definition_name = info.name if info is not None else definition.rsplit("/", 1)[-1].split(":")[0]
+    request: dict[str, Any] = {
+        "jobName": name or default_job_name(definition_name),
+        "jobQueue": queue,
+        "jobDefinition": definition_ref,
+    }
+    if nodes is not None:
+        request["nodeOverrides"] = {"numNodes": nodes}
+    try:
+        response = client.submit_job(**request)
+    except _aws_exceptions() as error:
+        raise CliError(
+            _explain_rejection(error, nodes=nodes, definition=definition, region=region), EXIT_AWS_ERROR
+        ) from None
+    return str(response["jobId"])
+
+
+def run_submit(
+    client: Any,
+    *,
+    queue: str,
+    definition: str,
+    nodes: int | None = None,
+    name: str | None = None,
+    wait: bool = False,
+    interval: float = DEFAULT_INTERVAL_SECONDS,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """The body of `mnp submit`; returns the exit code."""
+    stdout = out if out is not None else sys.stdout
+    stderr = err if err is not None else sys.stderr
+
+    def warn(text: str) -> None:
+        print(text, file=stderr, flush=True)
+
+    job_id = submit_job(client, queue=queue, definition=definition, nodes=nodes, name=name, warn=warn)
+    print(job_id, file=stdout, flush=True)
+    if not wait:
+        return 0
+    last_line: list[str] = []
+
+    def progress(status: JobStatus) -> None:
+        # Print only when something changed, so a long RUNNABLE wait is one line, not hundreds.
+        line = render_progress_line(status)
+        key = line.split("  ", 1)[1]
+        if not last_line or last_line[0] != key:
+            print(line, file=stderr, flush=True)
+            last_line[:] = [key]
+
+    with aws_errors(action=f"follow job {job_id}", service="batch", region=client_region(client)):
+        final = watch_job(client, job_id=job_id, interval=interval, on_update=progress, sleep=sleep)
+    print("", file=stderr)
+    print(render_text(final), file=stderr, flush=True)
+    return final.exit_status
+
+
+def _command(args: argparse.Namespace) -> int:
+    client = make_client("batch", region=args.region, profile=args.profile)
+    return run_submit(
+        client,
+        queue=args.queue,
+        definition=args.job_definition,
+        nodes=args.nodes,
+        name=args.name,
+        wait=args.wait,
+        interval=args.interval,
+    )
+
+
+def register(subparsers: Any) -> None:
+    """Add the `submit` sub-command."""
+    parser = subparsers.add_parser(
+        "submit",
+        help="submit a job (optionally with a node-count override) and follow it",
+        description="Submit a job to an AWS Batch queue and print its id. --nodes overrides the node "
+        "count of a multi-node parallel job definition (it needs an open-ended node range, `n:`). "
+        "--wait follows the job until it ends; exit codes: 0 succeeded (or submitted, without "
+        "--wait), 1 the job FAILED, 2 usage or AWS error.",
+    )
+    parser.add_argument("--queue", required=True, help="job queue name or ARN")
+    parser.add_argument(
+        "--job-definition", required=True, help="job definition: name (latest ACTIVE), name:revision or ARN"
+    )
+    parser.add_argument("--nodes", type=_node_count, help="number of nodes (overrides the definition's numNodes)")
+    parser.add_argument("--name", help="job name (default: <definition>-<UTC time>)")
+    parser.add_argument("--wait", action="store_true", help="follow the job until it ends")
+    parser.add_argument(
+        "--interval",
+        type=positive_seconds,
+        default=DEFAULT_INTERVAL_SECONDS,
+        help=f"seconds between polls with --wait (default {DEFAULT_INTERVAL_SECONDS:g})",
+    )
+    add_aws_arguments(parser)
+    parser.set_defaults(func=_command)
+
+
+__all__: Sequence[str] = (
+    "JobDefinitionInfo",
+    "default_job_name",
+    "node_override_problem",
+    "register",
+    "resolve_job_definition",
+    "run_submit",
+    "submit_job",
+)
