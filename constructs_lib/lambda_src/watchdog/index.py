@@ -1,0 +1,299 @@
+"""Child-failure watchdog for AWS Batch multi-node parallel (MNP) jobs (Lambda handler).
+
+"If a child node dies, AWS Batch doesn't take any action on the other nodes in the job" (Batch user
+guide, "Job lifecycle for MNP jobs"): the main node may wait for ever for a peer that is gone, and
+every other node keeps billing. This function terminates the parent job, with a reason naming the
+failed node, as soon as a child node (any node but the main node) is FAILED.
+
+It is invoked two ways, and both end in the same decision (:func:`_decide`):
+
+* by an EventBridge rule on "Batch Job State Change" events of FAILED node jobs (``JOB_ID#N``) of the
+  watched queue. AWS does not document that node jobs emit these events, so this path is a fast path
+  only;
+* by a schedule with the input ``{"watchdog": "sweep"}``: it lists the queue's RUNNING jobs, describes
+  each MNP parent and its nodes ``JOB_ID#0 .. JOB_ID#N-1`` (documented: "If you need child node
+  details, you must describe each child node individually ... using the #N notation") and terminates a
+  parent with a FAILED child.
+
+Nothing is terminated on the event's word alone: the parent and the node are described again, and the
+parent is left alone when it has already ended, is not RUNNING (between two attempts of a retried job,
+or the children have not been launched yet), when the failed node is the main node (Batch ends the job
+itself), when the node is not FAILED now (a later attempt restarted it), or when the node stopped
+before the parent's last finished attempt did (the failure belongs to an earlier attempt).
+
+Every decision is logged as one JSON line on stdout (``"watchdog": "decision"``). Runs on the Lambda
+Python runtime: standard library and boto3 only, no imports from the rest of the project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+#: Environment variable holding the ARN (or name) of the watched job queue.
+JOB_QUEUE_ENV = "JOB_QUEUE"
+#: The input the schedule target sends; anything else is treated as an EventBridge event.
+SWEEP_INPUT: dict[str, str] = {"watchdog": "sweep"}
+#: TerminateJob's ``reason`` "has a limit of 1024 characters" (Batch API reference, TerminateJob).
+MAX_REASON_LENGTH = 1024
+#: DescribeJobs takes "a list of up to 100 job IDs" (Batch API reference, DescribeJobs).
+DESCRIBE_BATCH = 100
+REASON_PREFIX = "mnp-watchdog"
+ENDED = frozenset({"SUCCEEDED", "FAILED"})
+
+
+class WatchdogInputError(ValueError):
+    """An invocation the watchdog cannot act on; the message names the field, the problem and the fix."""
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Lambda entry point: route a scheduled sweep or a Batch Job State Change event.
+
+    Bad input (a malformed event, a missing ``JOB_QUEUE``) is logged as one ``rejected`` decision and
+    returned, not raised: retrying the same input could never succeed, and a traceback would hide the
+    one line that says what to fix.
+    """
+    import boto3  # Lambda runtime ships boto3; imported here so the module imports without it
+
+    return handle(event, batch=boto3.client("batch"), job_queue=os.environ.get(JOB_QUEUE_ENV, ""))
+
+
+def handle(event: Any, *, batch: Any, job_queue: str) -> dict[str, Any]:
+    """Handle one invocation with an injected Batch client (the seam the tests use).
+
+    Returns ``{"decisions": [...]}``, the same records that were logged.
+    """
+    decisions: list[dict[str, Any]] = []
+    try:
+        if not job_queue:
+            raise WatchdogInputError(
+                f"environment variable {JOB_QUEUE_ENV}: not set. Fix: set it to the ARN of the job queue "
+                "to watch (the ChildFailureWatchdog construct does this)"
+            )
+        if isinstance(event, Mapping) and dict(event) == SWEEP_INPUT:
+            decisions.extend(_sweep(batch, job_queue))
+        else:
+            decisions.append(_on_event(batch, job_queue, event))
+    except WatchdogInputError as err:
+        decisions.append(_log({"decision": "rejected", "code": "bad_input", "message": str(err)}))
+    except Exception as err:
+        # An AWS API error (throttling, access denied) or a bug: log it as one line, then fail the
+        # invocation so that Lambda's Errors metric and its retries see it; the next sweep re-derives state.
+        code = "aws_api_error" if type(err).__module__.startswith("botocore") else "unexpected_error"
+        _log({"decision": "error", "code": code, "message": f"{type(err).__name__}: {err}"})
+        raise
+    return {"decisions": decisions}
+
+
+# --- event path ------------------------------------------------------------------------------------
+
+
+def _on_event(batch: Any, job_queue: str, event: Any) -> dict[str, Any]:
+    node = _parse_event(event)
+    if node["status"] != "FAILED":
+        return _log({"decision": "skip", "code": "node_not_failed", "source": "event", **_ids(node)})
+    if node["is_main"] is True:
+        return _log({"decision": "skip", "code": "main_node_left_to_batch", "source": "event", **_ids(node)})
+    described = {job["jobId"]: job for job in _describe(batch, [node["parent_id"], node["job_id"]])}
+    parent = described.get(node["parent_id"])
+    if parent is None:
+        return _log({"decision": "skip", "code": "parent_not_found", "source": "event", **_ids(node)})
+    current = described.get(node["job_id"])
+    return _decide(batch, job_queue, parent, [current] if current else [], source="event", event_node=node)
+
+
+def _parse_event(event: Any) -> dict[str, Any]:
+    """Pull the node job out of a "Batch Job State Change" event, or explain what is wrong with it."""
+    if not isinstance(event, Mapping):
+        raise WatchdogInputError(
+            f"event: expected a JSON object, got {type(event).__name__}. Fix: invoke with a Batch Job State "
+            f"Change event or with {json.dumps(SWEEP_INPUT)}"
+        )
+    if event.get("detail-type") != "Batch Job State Change" or event.get("source") != "aws.batch":
+        raise WatchdogInputError(
+            f"event: detail-type {event.get('detail-type')!r} from source {event.get('source')!r} is not a "
+            f"'Batch Job State Change' event from 'aws.batch'. Fix: route only those events here, or invoke "
+            f"with {json.dumps(SWEEP_INPUT)} for a sweep"
+        )
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise WatchdogInputError("event.detail: missing or not an object. Fix: send the event unchanged")
+    job_id, status = detail.get("jobId"), detail.get("status")
+    if not isinstance(job_id, str) or not job_id:
+        raise WatchdogInputError("event.detail.jobId: missing or not a string. Fix: send the event unchanged")
+    if not isinstance(status, str) or not status:
+        raise WatchdogInputError("event.detail.status: missing or not a string. Fix: send the event unchanged")
+    parent_id, sep, index_text = job_id.partition("#")
+    if not sep:
+        raise WatchdogInputError(
+            f"event.detail.jobId: {job_id!r} is not a node job (JOB_ID#N). Fix: filter the rule to node jobs "
+            "(detail.nodeDetails.isMainNode: [false])"
+        )
+    if not index_text.isdigit() or not parent_id:
+        raise WatchdogInputError(
+            f"event.detail.jobId: {job_id!r} does not end in '#<node index>'. Fix: send the event unchanged"
+        )
+    node_details = detail.get("nodeDetails")
+    is_main = node_details.get("isMainNode") if isinstance(node_details, Mapping) else None
+    return {
+        "job_id": job_id,
+        "parent_id": parent_id,
+        "index": int(index_text),
+        "status": status,
+        "is_main": is_main if isinstance(is_main, bool) else None,
+    }
+
+
+# --- sweep path ------------------------------------------------------------------------------------
+
+
+def _sweep(batch: Any, job_queue: str) -> list[dict[str, Any]]:
+    """Check every RUNNING MNP job of the queue; terminate those with a FAILED child node."""
+    running: list[str] = []
+    for page in batch.get_paginator("list_jobs").paginate(jobQueue=job_queue, jobStatus="RUNNING"):
+        running.extend(s["jobId"] for s in page.get("jobSummaryList", []) if "#" not in s["jobId"])
+    decisions = []
+    for parent in _describe(batch, running):
+        num_nodes = (parent.get("nodeProperties") or {}).get("numNodes")
+        if not isinstance(num_nodes, int):
+            continue  # a single-node or array job: nothing for this watchdog
+        # Describe the nodes only for a parent that could be terminated: a 1,000-node job costs ten calls.
+        nodes = (
+            []
+            if _parent_skip(parent, job_queue)
+            else _describe(batch, [f"{parent['jobId']}#{i}" for i in range(num_nodes)])
+        )
+        decisions.append(_decide(batch, job_queue, parent, nodes, source="sweep", event_node=None))
+    decisions.append(_log({"decision": "sweep_done", "source": "sweep", "running_jobs": len(running)}))
+    return decisions
+
+
+# --- the one decision ------------------------------------------------------------------------------
+
+
+def _parent_skip(parent: Mapping[str, Any], job_queue: str) -> dict[str, Any] | None:
+    """Why ``parent`` must not be terminated whatever its nodes say, or ``None``."""
+    if _queue_name(str(parent.get("jobQueue", ""))) != _queue_name(job_queue):
+        return {"code": "other_queue", "job_queue": parent.get("jobQueue")}
+    status = parent.get("status")
+    if status in ENDED:
+        return {"code": "parent_already_ended", "parent_status": status}
+    if status != "RUNNING":
+        # Children are launched only once the main node runs; a parent that is not RUNNING is between
+        # two attempts (a retry) or has not launched its children: a FAILED node belongs to the past.
+        return {"code": "parent_not_running", "parent_status": status}
+    return None
+
+
+def _node_skip(node: Mapping[str, Any], parent: Mapping[str, Any]) -> str | None:
+    """Why a (freshly described) node's state does not justify terminating ``parent``, or ``None``."""
+    if node.get("status") != "FAILED":
+        return "node_not_failed"
+    index = _node_index(node)
+    if index is None or index == (parent.get("nodeProperties") or {}).get("mainNode"):
+        return "main_node_left_to_batch"
+    if (node.get("nodeDetails") or {}).get("isMainNode") is True:
+        return "main_node_left_to_batch"
+    stopped = node.get("stoppedAt")
+    if isinstance(stopped, int):
+        # A retried MNP job reuses its node jobs ("each new attempt ... updates its associated child
+        # nodes' corresponding attempt"): a node that stopped before the parent's current attempt began
+        # failed in an earlier attempt, which Batch has already dealt with.
+        finished = [a.get("stoppedAt") for a in parent.get("attempts") or []]
+        previous_stop = max((t for t in finished if isinstance(t, int)), default=None)
+        if previous_stop is not None and stopped <= previous_stop:
+            return "failure_from_earlier_attempt"
+        started = parent.get("startedAt")
+        if isinstance(started, int) and stopped < started:
+            return "failure_from_earlier_attempt"
+    return None
+
+
+def _decide(
+    batch: Any,
+    job_queue: str,
+    parent: Mapping[str, Any],
+    nodes: Sequence[Mapping[str, Any]],
+    *,
+    source: str,
+    event_node: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Terminate ``parent`` if one of ``nodes`` is a child that FAILED in the parent's current attempt."""
+    base: dict[str, Any] = {"source": source, "parent_job_id": parent["jobId"]}
+    if event_node is not None:
+        base.update(_ids(event_node))
+    parent_skip = _parent_skip(parent, job_queue)
+    if parent_skip is not None:
+        return _log({**base, "decision": "skip", **parent_skip})
+    if event_node is not None and not nodes:
+        return _log({**base, "decision": "skip", "code": "node_not_found"})
+    failed: list[tuple[int, Mapping[str, Any]]] = []
+    skipped: list[dict[str, Any]] = []
+    for node in nodes:
+        code = _node_skip(node, parent)
+        if code is None:
+            failed.append((_node_index(node) or 0, node))
+        elif code != "node_not_failed" or event_node is not None:
+            skipped.append({"node_job_id": node.get("jobId"), "code": code, "node_status": node.get("status")})
+    if not failed:
+        code = skipped[0]["code"] if event_node is not None and skipped else "no_failed_child"
+        return _log({**base, "decision": "skip", "code": code, "nodes_skipped": skipped})
+    failed.sort(key=lambda pair: pair[0])
+    index, node = failed[0]
+    reason = _reason(index, node, others=len(failed) - 1)
+    batch.terminate_job(jobId=parent["jobId"], reason=reason)
+    return _log(
+        {
+            **base,
+            "decision": "terminate",
+            "code": "child_failed",
+            "node_index": index,
+            "node_job_id": node.get("jobId"),
+            "reason": reason,
+        }
+    )
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _reason(index: int, node: Mapping[str, Any], *, others: int) -> str:
+    node_reason = node.get("statusReason") or "no status reason"
+    exit_code = (node.get("container") or {}).get("exitCode")
+    more = f" (+{others} more failed node{'s' if others > 1 else ''})" if others else ""
+    code = f" (exit code {exit_code})" if exit_code is not None else ""
+    text = f"{REASON_PREFIX}: child node {index} ({node.get('jobId')}) FAILED{code}{more}: {node_reason}"
+    return text if len(text) <= MAX_REASON_LENGTH else text[: MAX_REASON_LENGTH - 3] + "..."
+
+
+def _node_index(node: Mapping[str, Any]) -> int | None:
+    index = (node.get("nodeDetails") or {}).get("nodeIndex")
+    if isinstance(index, int):
+        return index
+    _, sep, text = str(node.get("jobId", "")).partition("#")
+    return int(text) if sep and text.isdigit() else None
+
+
+def _describe(batch: Any, job_ids: Iterable[str]) -> list[dict[str, Any]]:
+    ids = list(dict.fromkeys(job_ids))
+    jobs: list[dict[str, Any]] = []
+    for start in range(0, len(ids), DESCRIBE_BATCH):
+        jobs.extend(batch.describe_jobs(jobs=ids[start : start + DESCRIBE_BATCH]).get("jobs", []))
+    return jobs
+
+
+def _queue_name(queue: str) -> str:
+    """``arn:...:job-queue/NAME`` and ``NAME`` name the same queue."""
+    return queue.rsplit("job-queue/", 1)[-1]
+
+
+def _ids(node: Mapping[str, Any]) -> dict[str, Any]:
+    return {"parent_job_id": node["parent_id"], "node_job_id": node["job_id"], "node_index": node["index"]}
+
+
+def _log(record: dict[str, Any]) -> dict[str, Any]:
+    print(json.dumps({"watchdog": "decision", **record}, default=str, sort_keys=True), file=sys.stdout, flush=True)
+    return record

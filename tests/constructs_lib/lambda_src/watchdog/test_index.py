@@ -1,0 +1,686 @@
+"""Tests for the child-failure watchdog's Lambda handler (``constructs_lib/lambda_src/watchdog/index.py``).
+
+Which backend a test uses is part of what it proves, so each test's docstring says so:
+
+* **moto** (``mock_aws`` with ``batch.use_docker: False``) where moto models the API: ListJobs of a
+  queue, DescribeJobs of a parent job, TerminateJob, a queue that does not exist. moto's simple Batch
+  backend ends every job at submission (SUCCEEDED, or FAILED with ``MOTO_SIMPLE_BATCH_FAIL_AFTER=0``), so
+  a RUNNING parent cannot be made in moto.
+* **botocore Stubber** where moto cannot answer: node jobs ``JOB_ID#N`` (moto never creates them, see
+  verified-facts.md), a RUNNING parent, a FAILED child node, a retried attempt. The responses follow
+  the documented shapes (Batch API reference: ``JobDetail`` with ``nodeProperties`` on the parent and
+  ``nodeDetails`` {nodeIndex, isMainNode} on a node job) and botocore validates them against its model.
+  A Stubber fails the test on any call it was not told to expect, so "no AWS call" is asserted too.
+
+The events are the documented "Batch Job State Change" shape (Batch user guide, "Job state change
+events"), with the node-job fields a ``DescribeJobs`` of ``JOB_ID#N`` returns.
+
+The handler is loaded from its file, as Lambda loads it (a top-level module ``index``), not through the
+``constructs_lib`` package: it must run with the standard library and boto3 alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+QUEUE_NAME = "mnp-queue"
+QUEUE_ARN = f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/{QUEUE_NAME}"
+PARENT = "4c7599ae-0a82-49aa-ba5a-4727fcce14a8"
+#: 2026-11-24T15:00:00Z in Batch's epoch milliseconds.
+T0 = 1_795_532_400_000
+MINUTE = 60_000
+
+_HANDLER_FILE = Path(__file__).resolve().parents[4] / "constructs_lib" / "lambda_src" / "watchdog" / "index.py"
+
+
+def _load_handler() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("mnp_watchdog_index", _HANDLER_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+index = _load_handler()
+
+
+# --- fixtures and builders ---------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Dummy credentials and a fixed Region; nothing from a developer's ~/.aws leaks in."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BATCH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.delenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", raising=False)
+
+
+class LenientStubber(Stubber):
+    """botocore's Stubber, except that a DescribeJobs job without ``startedAt`` is accepted.
+
+    botocore's model marks ``JobDetail.startedAt`` required, yet AWS omits it for a job that has not
+    started (e.g. a parent back in RUNNABLE for a retry); everything else is still validated.
+    """
+
+    def _validate_operation_response(self, operation_name: str, service_response: Any) -> None:
+        if operation_name == "DescribeJobs":
+            service_response = copy.deepcopy(service_response)
+            for job in service_response.get("jobs", []):
+                job.setdefault("startedAt", 0)
+        super()._validate_operation_response(operation_name, service_response)
+
+
+@pytest.fixture
+def stubbed() -> Iterator[tuple[Any, LenientStubber]]:
+    """A real Batch client with an active Stubber; the test fails if a queued response is left over."""
+    client = boto3.client("batch", region_name=REGION)
+    stubber = LenientStubber(client)
+    with stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def parent_job(
+    status: str = "RUNNING",
+    *,
+    num_nodes: int = 4,
+    main_node: int = 0,
+    started: int | None = T0,
+    attempts: list[dict[str, Any]] | None = None,
+    queue: str = QUEUE_ARN,
+    job_id: str = PARENT,
+) -> dict[str, Any]:
+    """A DescribeJobs ``JobDetail`` of an MNP parent job (documented shape, ``nodeProperties``)."""
+    detail: dict[str, Any] = {
+        "jobArn": f"arn:aws:batch:{REGION}:{ACCOUNT}:job/{job_id}",
+        "jobName": "train",
+        "jobId": job_id,
+        "jobQueue": queue,
+        "status": status,
+        "attempts": attempts or [],
+        "createdAt": T0 - MINUTE,
+        "jobDefinition": f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/train:3",
+        "nodeProperties": {
+            "numNodes": num_nodes,
+            "mainNode": main_node,
+            "nodeRangeProperties": [{"targetNodes": "0:", "container": {"image": "busybox"}}],
+        },
+    }
+    if started is not None:
+        detail["startedAt"] = started
+    return detail
+
+
+def node_job(
+    index_: int,
+    status: str,
+    *,
+    main: bool = False,
+    stopped: int | None = None,
+    reason: str | None = None,
+    exit_code: int | None = None,
+    parent: str = PARENT,
+) -> dict[str, Any]:
+    """A DescribeJobs ``JobDetail`` of node job ``PARENT#N`` (documented shape, ``nodeDetails``)."""
+    detail: dict[str, Any] = {
+        "jobArn": f"arn:aws:batch:{REGION}:{ACCOUNT}:job/{parent}#{index_}",
+        "jobName": "train",
+        "jobId": f"{parent}#{index_}",
+        "jobQueue": QUEUE_ARN,
+        "status": status,
+        "startedAt": T0 + MINUTE,
+        "createdAt": T0 - MINUTE,
+        "jobDefinition": f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/train:3",
+        "nodeDetails": {"nodeIndex": index_, "isMainNode": main},
+    }
+    if stopped is not None:
+        detail["stoppedAt"] = stopped
+    if reason is not None:
+        detail["statusReason"] = reason
+    if exit_code is not None:
+        detail["container"] = {"exitCode": exit_code}
+    if status in {"FAILED", "SUCCEEDED"}:
+        detail["attempts"] = [{"startedAt": T0 + MINUTE, "stoppedAt": stopped or T0 + 2 * MINUTE}]
+    return detail
+
+
+def state_change_event(detail: dict[str, Any]) -> dict[str, Any]:
+    """The documented EventBridge envelope of a "Batch Job State Change" event around ``detail``."""
+    return {
+        "version": "0",
+        "id": "c8f9c4b5-76e5-d76a-f980-7011e206042b",
+        "detail-type": "Batch Job State Change",
+        "source": "aws.batch",
+        "account": ACCOUNT,
+        "time": "2026-11-24T15:10:00Z",
+        "region": REGION,
+        "resources": [detail["jobArn"]],
+        "detail": detail,
+    }
+
+
+def logged(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The JSON decision lines the handler printed (every stdout line must be one)."""
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]
+    assert all(record["watchdog"] == "decision" for record in records)
+    return records
+
+
+def describe(*jobs: dict[str, Any]) -> dict[str, Any]:
+    return {"jobs": list(jobs)}
+
+
+# --- event path: Stubber (node jobs) -------------------------------------------------------------------
+
+
+def test_child_failure_terminates_parent_with_reason_naming_the_node(
+    stubbed: tuple[Any, LenientStubber], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Stubber: child node 2 FAILED while the parent RUNS -> TerminateJob(parent) naming node 2."""
+    client, stubber = stubbed
+    failed = node_job(2, "FAILED", stopped=T0 + 5 * MINUTE, reason="Essential container in task exited", exit_code=137)
+    stubber.add_response("describe_jobs", describe(parent_job(), failed), {"jobs": [PARENT, f"{PARENT}#2"]})
+    expected_reason = (
+        f"mnp-watchdog: child node 2 ({PARENT}#2) FAILED (exit code 137): Essential container in task exited"
+    )
+    stubber.add_response("terminate_job", {}, {"jobId": PARENT, "reason": expected_reason})
+
+    result = index.handle(state_change_event(failed), batch=client, job_queue=QUEUE_ARN)
+
+    (decision,) = result["decisions"]
+    assert decision["decision"] == "terminate"
+    assert decision["node_index"] == 2
+    assert decision["reason"] == expected_reason
+    assert logged(capsys) == [{"watchdog": "decision", **decision}]
+
+
+def test_main_node_failure_is_left_to_batch_without_any_call(
+    stubbed: tuple[Any, LenientStubber], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Stubber (no responses queued, so any AWS call fails the test): the event says isMainNode."""
+    client, _ = stubbed
+    event = state_change_event(node_job(0, "FAILED", main=True, stopped=T0 + 5 * MINUTE))
+
+    result = index.handle(event, batch=client, job_queue=QUEUE_ARN)
+
+    assert [d["code"] for d in result["decisions"]] == ["main_node_left_to_batch"]
+    assert logged(capsys)[0]["decision"] == "skip"
+
+
+def test_main_node_found_from_parent_when_event_lacks_node_details(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber: no ``nodeDetails`` in the event; the parent's ``mainNode`` (2) identifies the main node."""
+    client, stubber = stubbed
+    node = node_job(2, "FAILED", stopped=T0 + 5 * MINUTE)
+    del node["nodeDetails"]
+    stubber.add_response("describe_jobs", describe(parent_job(main_node=2), node), {"jobs": [PARENT, f"{PARENT}#2"]})
+
+    result = index.handle(state_change_event(node), batch=client, job_queue=QUEUE_ARN)
+
+    assert [d["code"] for d in result["decisions"]] == ["main_node_left_to_batch"]
+
+
+def test_child_success_does_nothing(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber (no responses queued): a SUCCEEDED child is no reason to look anything up."""
+    client, _ = stubbed
+    event = state_change_event(node_job(3, "SUCCEEDED", stopped=T0 + 5 * MINUTE))
+
+    result = index.handle(event, batch=client, job_queue=QUEUE_ARN)
+
+    assert [(d["decision"], d["code"]) for d in result["decisions"]] == [("skip", "node_not_failed")]
+
+
+def test_retried_job_is_not_terminated_for_the_earlier_attempts_failure(
+    stubbed: tuple[Any, LenientStubber],
+) -> None:
+    """Stubber: a late event for node 1's failure in attempt 1; the job now runs attempt 2 and node 1 RUNS."""
+    client, stubber = stubbed
+    old_failure = node_job(1, "FAILED", stopped=T0 + 5 * MINUTE, reason="Essential container in task exited")
+    first_attempt = [{"startedAt": T0, "stoppedAt": T0 + 6 * MINUTE, "statusReason": "main node exited 1"}]
+    parent_now = parent_job(started=T0 + 8 * MINUTE, attempts=first_attempt)
+    node_now = node_job(1, "RUNNING")
+    stubber.add_response("describe_jobs", describe(parent_now, node_now), {"jobs": [PARENT, f"{PARENT}#1"]})
+
+    result = index.handle(state_change_event(old_failure), batch=client, job_queue=QUEUE_ARN)
+
+    assert [d["code"] for d in result["decisions"]] == ["node_not_failed"]
+
+
+@pytest.mark.parametrize(
+    "parent_started", [T0, T0 + 8 * MINUTE], ids=["startedAt-of-attempt-1", "startedAt-of-attempt-2"]
+)
+def test_node_still_showing_earlier_attempts_failure_is_not_terminated(
+    stubbed: tuple[Any, LenientStubber], parent_started: int
+) -> None:
+    """Stubber: attempt 2 RUNS but node 1 still shows attempt 1's FAILED (stopped before attempt 1 ended).
+
+    Caught by the parent's finished attempt alone, whether or not Batch moves the parent's ``startedAt``
+    to the new attempt (the docs do not say).
+    """
+    client, stubber = stubbed
+    old_failure = node_job(1, "FAILED", stopped=T0 + 5 * MINUTE)
+    first_attempt = [{"startedAt": T0, "stoppedAt": T0 + 6 * MINUTE}]
+    parent_now = parent_job(started=parent_started, attempts=first_attempt)
+    stubber.add_response("describe_jobs", describe(parent_now, old_failure), {"jobs": [PARENT, f"{PARENT}#1"]})
+
+    result = index.handle(state_change_event(old_failure), batch=client, job_queue=QUEUE_ARN)
+
+    assert [d["code"] for d in result["decisions"]] == ["failure_from_earlier_attempt"]
+
+
+def test_node_stopped_just_after_the_main_node_of_attempt_1_is_not_terminated(
+    stubbed: tuple[Any, LenientStubber],
+) -> None:
+    """Stubber: Batch stopped node 1 after attempt 1's main node exited; it stopped before attempt 2 started."""
+    client, stubber = stubbed
+    stopped_by_batch = node_job(1, "FAILED", stopped=T0 + 6 * MINUTE + 500)
+    parent_now = parent_job(started=T0 + 8 * MINUTE, attempts=[{"startedAt": T0, "stoppedAt": T0 + 6 * MINUTE}])
+    stubber.add_response("describe_jobs", describe(parent_now, stopped_by_batch), {"jobs": [PARENT, f"{PARENT}#1"]})
+
+    result = index.handle(state_change_event(stopped_by_batch), batch=client, job_queue=QUEUE_ARN)
+
+    assert [d["code"] for d in result["decisions"]] == ["failure_from_earlier_attempt"]
+
+
+def test_child_failure_in_the_current_attempt_of_a_retried_job_terminates(
+    stubbed: tuple[Any, LenientStubber],
+) -> None:
+    """Stubber: attempt 2 started at T0+8m, node 3 failed at T0+12m: that is this attempt's failure."""
+    client, stubber = stubbed
+    failed = node_job(3, "FAILED", stopped=T0 + 12 * MINUTE, reason="OutOfMemoryError: Container killed")
+    parent_now = parent_job(started=T0 + 8 * MINUTE, attempts=[{"startedAt": T0, "stoppedAt": T0 + 6 * MINUTE}])
+    stubber.add_response("describe_jobs", describe(parent_now, failed), {"jobs": [PARENT, f"{PARENT}#3"]})
+    stubber.add_response(
+        "terminate_job",
+        {},
+        {
+            "jobId": PARENT,
+            "reason": f"mnp-watchdog: child node 3 ({PARENT}#3) FAILED: OutOfMemoryError: Container killed",
+        },
+    )
+
+    result = index.handle(state_change_event(failed), batch=client, job_queue=QUEUE_ARN)
+
+    assert [d["decision"] for d in result["decisions"]] == ["terminate"]
+
+
+@pytest.mark.parametrize("parent_status", ["RUNNABLE", "STARTING", "PENDING"])
+def test_parent_between_attempts_is_not_terminated(stubbed: tuple[Any, LenientStubber], parent_status: str) -> None:
+    """Stubber: a retried parent back in RUNNABLE/STARTING (children not launched) is left alone."""
+    client, stubber = stubbed
+    failed = node_job(1, "FAILED", stopped=T0 + 5 * MINUTE)
+    parent_now = parent_job(parent_status, started=None, attempts=[{"startedAt": T0, "stoppedAt": T0 + 6 * MINUTE}])
+    stubber.add_response("describe_jobs", describe(parent_now, failed), {"jobs": [PARENT, f"{PARENT}#1"]})
+
+    result = index.handle(state_change_event(failed), batch=client, job_queue=QUEUE_ARN)
+
+    (decision,) = result["decisions"]
+    assert (decision["code"], decision["parent_status"]) == ("parent_not_running", parent_status)
+
+
+def test_job_of_another_queue_is_not_terminated(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber: the parent runs in another queue than the one this watchdog watches."""
+    client, stubber = stubbed
+    failed = node_job(1, "FAILED", stopped=T0 + 5 * MINUTE)
+    other = parent_job(queue=f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/other")
+    stubber.add_response("describe_jobs", describe(other, failed), {"jobs": [PARENT, f"{PARENT}#1"]})
+
+    result = index.handle(state_change_event(failed), batch=client, job_queue=QUEUE_ARN)
+
+    assert [d["code"] for d in result["decisions"]] == ["other_queue"]
+
+
+def test_queue_given_by_name_matches_the_queue_arn(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber: JOB_QUEUE may hold the queue's name; DescribeJobs returns its ARN."""
+    client, stubber = stubbed
+    failed = node_job(1, "FAILED", stopped=T0 + 5 * MINUTE, reason="x")
+    stubber.add_response("describe_jobs", describe(parent_job(), failed), {"jobs": [PARENT, f"{PARENT}#1"]})
+    stubber.add_response(
+        "terminate_job", {}, {"jobId": PARENT, "reason": f"mnp-watchdog: child node 1 ({PARENT}#1) FAILED: x"}
+    )
+
+    result = index.handle(state_change_event(failed), batch=client, job_queue=QUEUE_NAME)
+
+    assert [d["decision"] for d in result["decisions"]] == ["terminate"]
+
+
+def test_long_status_reason_is_cut_to_terminatejobs_1024_characters(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber: TerminateJob's reason "has a limit of 1024 characters" (API reference)."""
+    client, stubber = stubbed
+    failed = node_job(1, "FAILED", stopped=T0 + 5 * MINUTE, reason="E" * 3000)
+    stubber.add_response("describe_jobs", describe(parent_job(), failed), {"jobs": [PARENT, f"{PARENT}#1"]})
+    prefix = f"mnp-watchdog: child node 1 ({PARENT}#1) FAILED: "
+    stubber.add_response("terminate_job", {}, {"jobId": PARENT, "reason": prefix + "E" * (1021 - len(prefix)) + "..."})
+
+    (decision,) = index.handle(state_change_event(failed), batch=client, job_queue=QUEUE_ARN)["decisions"]
+
+    assert len(decision["reason"]) == index.MAX_REASON_LENGTH
+
+
+def test_node_job_that_cannot_be_described_is_skipped(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber: DescribeJobs returns the parent but not the node: nothing is terminated on the event's word."""
+    client, stubber = stubbed
+    failed = node_job(1, "FAILED", stopped=T0 + 5 * MINUTE)
+    stubber.add_response("describe_jobs", describe(parent_job()), {"jobs": [PARENT, f"{PARENT}#1"]})
+
+    result = index.handle(state_change_event(failed), batch=client, job_queue=QUEUE_ARN)
+
+    assert [d["code"] for d in result["decisions"]] == ["node_not_found"]
+
+
+def test_aws_error_is_logged_as_one_line_and_raised(
+    stubbed: tuple[Any, LenientStubber], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Stubber: a throttled DescribeJobs fails the invocation (so Lambda retries) after one log line."""
+    client, stubber = stubbed
+    stubber.add_client_error("describe_jobs", service_error_code="TooManyRequestsException", http_status_code=429)
+
+    with pytest.raises(ClientError):
+        index.handle(state_change_event(node_job(1, "FAILED", stopped=T0)), batch=client, job_queue=QUEUE_ARN)
+
+    (record,) = logged(capsys)
+    assert (record["decision"], record["code"]) == ("error", "aws_api_error")
+    assert "TooManyRequestsException" in record["message"]
+
+
+def test_unexpected_error_is_logged_as_such_and_raised(capsys: pytest.CaptureFixture[str]) -> None:
+    """No AWS: a client double whose DescribeJobs raises a non-botocore error (a bug, not AWS)."""
+
+    class Broken:
+        def describe_jobs(self, **_: Any) -> dict[str, Any]:
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        index.handle(state_change_event(node_job(1, "FAILED", stopped=T0)), batch=Broken(), job_queue=QUEUE_ARN)
+
+    assert [(r["decision"], r["code"]) for r in logged(capsys)] == [("error", "unexpected_error")]
+
+
+# --- malformed input: no AWS call -------------------------------------------------------------------------
+
+
+def _event_without(*path: str) -> dict[str, Any]:
+    event = state_change_event(node_job(1, "FAILED", stopped=T0))
+    target: dict[str, Any] = event
+    for key in path[:-1]:
+        target = target[key]
+    del target[path[-1]]
+    return event
+
+
+def _event_with_job_id(job_id: str) -> dict[str, Any]:
+    event = state_change_event(node_job(1, "FAILED", stopped=T0))
+    event["detail"]["jobId"] = job_id
+    return event
+
+
+@pytest.mark.parametrize(
+    ("event", "names"),
+    [
+        (None, "event:"),
+        (["not", "an", "object"], "event:"),
+        ({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}, "detail-type"),
+        (_event_without("detail"), "event.detail:"),
+        (_event_without("detail", "jobId"), "event.detail.jobId:"),
+        (_event_without("detail", "status"), "event.detail.status:"),
+        (_event_with_job_id(PARENT), "is not a node job"),
+        (_event_with_job_id(f"{PARENT}#one"), "does not end in '#<node index>'"),
+        (_event_with_job_id("#3"), "does not end in '#<node index>'"),
+    ],
+    ids=[
+        "none",
+        "list",
+        "scheduled-event",
+        "no-detail",
+        "no-jobId",
+        "no-status",
+        "parent-job",
+        "bad-index",
+        "no-parent",
+    ],
+)
+def test_malformed_event_is_rejected_with_the_field_and_the_fix(
+    stubbed: tuple[Any, LenientStubber], capsys: pytest.CaptureFixture[str], event: Any, names: str
+) -> None:
+    """Stubber (no responses queued): bad input makes no AWS call, raises nothing, logs what to fix."""
+    client, _ = stubbed
+
+    result = index.handle(event, batch=client, job_queue=QUEUE_ARN)
+
+    (decision,) = result["decisions"]
+    assert (decision["decision"], decision["code"]) == ("rejected", "bad_input")
+    assert names in decision["message"]
+    assert "Fix:" in decision["message"]
+    assert logged(capsys) == [{"watchdog": "decision", **decision}]
+
+
+def test_missing_job_queue_setting_is_rejected(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber (no responses queued): without JOB_QUEUE the function cannot tell whose jobs to touch."""
+    client, _ = stubbed
+
+    (decision,) = index.handle(index.SWEEP_INPUT, batch=client, job_queue="")["decisions"]
+
+    assert decision["decision"] == "rejected"
+    assert "JOB_QUEUE" in decision["message"]
+
+
+# --- sweep path: Stubber (node jobs) ----------------------------------------------------------------------
+
+
+def _summary(job_id: str) -> dict[str, Any]:
+    return {"jobId": job_id, "jobName": "train", "status": "RUNNING"}
+
+
+def test_sweep_terminates_only_the_job_with_a_failed_child(
+    stubbed: tuple[Any, LenientStubber], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Stubber: three RUNNING jobs; the MNP job with FAILED nodes 1 and 3 is terminated, naming node 1."""
+    client, stubber = stubbed
+    sick, healthy, single = "sick-job", "healthy-job", "single-job"
+    container_job = {**parent_job(job_id=single)}
+    del container_job["nodeProperties"]
+    stubber.add_response(
+        "list_jobs",
+        {"jobSummaryList": [_summary(sick), _summary(healthy), _summary(single)]},
+        {"jobQueue": QUEUE_ARN, "jobStatus": "RUNNING"},
+    )
+    stubber.add_response(
+        "describe_jobs",
+        describe(parent_job(job_id=sick), parent_job(job_id=healthy, num_nodes=2), container_job),
+        {"jobs": [sick, healthy, single]},
+    )
+    # DescribeJobs does not promise any order: node 3 comes back first, yet node 1 is the one named.
+    sick_nodes = [
+        node_job(3, "FAILED", stopped=T0 + 4 * MINUTE, reason="exit 1", parent=sick),
+        node_job(0, "RUNNING", main=True, parent=sick),
+        node_job(1, "FAILED", stopped=T0 + 3 * MINUTE, reason="Host EC2 (instance i-0abc) terminated.", parent=sick),
+        node_job(2, "RUNNING", parent=sick),
+    ]
+    stubber.add_response("describe_jobs", describe(*sick_nodes), {"jobs": [f"{sick}#{i}" for i in range(4)]})
+    stubber.add_response(
+        "terminate_job",
+        {},
+        {
+            "jobId": sick,
+            "reason": f"mnp-watchdog: child node 1 ({sick}#1) FAILED (+1 more failed node): "
+            "Host EC2 (instance i-0abc) terminated.",
+        },
+    )
+    healthy_nodes = [node_job(0, "RUNNING", main=True, parent=healthy), node_job(1, "RUNNING", parent=healthy)]
+    stubber.add_response("describe_jobs", describe(*healthy_nodes), {"jobs": [f"{healthy}#0", f"{healthy}#1"]})
+
+    result = index.handle(index.SWEEP_INPUT, batch=client, job_queue=QUEUE_ARN)
+
+    assert [(d["decision"], d.get("parent_job_id"), d.get("code")) for d in result["decisions"]] == [
+        ("terminate", sick, "child_failed"),
+        ("skip", healthy, "no_failed_child"),
+        ("sweep_done", None, None),
+    ]
+    assert len(logged(capsys)) == 3
+
+
+def test_sweep_describes_nodes_in_batches_of_100(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber: a 150-node job is described as #0..#99 then #100..#149 (DescribeJobs takes up to 100 IDs)."""
+    client, stubber = stubbed
+    stubber.add_response(
+        "list_jobs", {"jobSummaryList": [_summary(PARENT)]}, {"jobQueue": QUEUE_ARN, "jobStatus": "RUNNING"}
+    )
+    stubber.add_response("describe_jobs", describe(parent_job(num_nodes=150)), {"jobs": [PARENT]})
+    ids = [f"{PARENT}#{i}" for i in range(150)]
+    stubber.add_response(
+        "describe_jobs", describe(*[node_job(i, "RUNNING", main=i == 0) for i in range(100)]), {"jobs": ids[:100]}
+    )
+    stubber.add_response(
+        "describe_jobs", describe(*[node_job(i, "RUNNING") for i in range(100, 150)]), {"jobs": ids[100:]}
+    )
+
+    result = index.handle(index.SWEEP_INPUT, batch=client, job_queue=QUEUE_ARN)
+
+    assert [d["decision"] for d in result["decisions"]] == ["skip", "sweep_done"]
+
+
+def test_sweep_ignores_a_failed_main_node_and_skips_node_lookups_for_ended_parents(
+    stubbed: tuple[Any, LenientStubber],
+) -> None:
+    """Stubber: main node FAILED (Batch's business); a parent that ended meanwhile gets no node lookups."""
+    client, stubber = stubbed
+    ended = "ended-job"
+    stubber.add_response(
+        "list_jobs",
+        {"jobSummaryList": [_summary(PARENT), _summary(ended)]},
+        {"jobQueue": QUEUE_ARN, "jobStatus": "RUNNING"},
+    )
+    stubber.add_response(
+        "describe_jobs",
+        describe(parent_job(num_nodes=2), parent_job("FAILED", job_id=ended)),
+        {"jobs": [PARENT, ended]},
+    )
+    nodes = [node_job(0, "FAILED", main=True, stopped=T0 + 2 * MINUTE), node_job(1, "RUNNING")]
+    stubber.add_response("describe_jobs", describe(*nodes), {"jobs": [f"{PARENT}#0", f"{PARENT}#1"]})
+
+    result = index.handle(index.SWEEP_INPUT, batch=client, job_queue=QUEUE_ARN)
+
+    assert [d.get("code") for d in result["decisions"]] == ["no_failed_child", "parent_already_ended", None]
+    assert result["decisions"][0]["nodes_skipped"][0]["code"] == "main_node_left_to_batch"
+
+
+# --- moto -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def moto_queue() -> Iterator[Any]:
+    """moto with a compute environment, the queue and a 3-node multinode job definition ``train-mnp``."""
+    from moto import mock_aws
+
+    with mock_aws(config={"batch": {"use_docker": False}}):
+        ec2 = boto3.client("ec2", region_name=REGION)
+        iam = boto3.client("iam", region_name=REGION)
+        client = boto3.client("batch", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(GroupName="nodes", Description="nodes", VpcId=vpc)["GroupId"]
+        role = iam.create_role(RoleName="batch-service", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        profile = iam.create_instance_profile(InstanceProfileName="ecs-instance")["InstanceProfile"]["Arn"]
+        ce = client.create_compute_environment(
+            computeEnvironmentName="mnp-ce",
+            type="MANAGED",
+            state="ENABLED",
+            computeResources={
+                "type": "EC2",
+                "minvCpus": 0,
+                "maxvCpus": 64,
+                "instanceTypes": ["c5.large"],
+                "subnets": [subnet],
+                "securityGroupIds": [group],
+                "instanceRole": profile,
+            },
+            serviceRole=role,
+        )["computeEnvironmentArn"]
+        client.create_job_queue(
+            jobQueueName=QUEUE_NAME,
+            state="ENABLED",
+            priority=1,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}],
+        )
+        client.register_job_definition(
+            jobDefinitionName="train-mnp",
+            type="multinode",
+            nodeProperties={
+                "numNodes": 3,
+                "mainNode": 0,
+                "nodeRangeProperties": [
+                    {"targetNodes": "0:2", "container": {"image": "busybox", "vcpus": 1, "memory": 128}}
+                ],
+            },
+        )
+        yield client
+
+
+def _submit(client: Any) -> str:
+    return str(client.submit_job(jobName="train", jobQueue=QUEUE_NAME, jobDefinition="train-mnp")["jobId"])
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["parent-succeeded", "parent-failed"])
+def test_moto_job_already_ended_is_left_alone(moto_queue: Any, monkeypatch: pytest.MonkeyPatch, fail: bool) -> None:
+    """moto: DescribeJobs of a parent that already ended; no TerminateJob, its status reason unchanged."""
+    if fail:
+        monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0")
+    parent = _submit(moto_queue)
+    before = moto_queue.describe_jobs(jobs=[parent])["jobs"][0]
+    event = state_change_event(node_job(1, "FAILED", stopped=T0, parent=parent))
+
+    result = index.handle(event, batch=moto_queue, job_queue=QUEUE_ARN)
+
+    (decision,) = result["decisions"]
+    assert (decision["code"], decision["parent_status"]) == ("parent_already_ended", before["status"])
+    after = moto_queue.describe_jobs(jobs=[parent])["jobs"][0]
+    assert after["status"] == before["status"]
+    assert "mnp-watchdog" not in after.get("statusReason", "")
+
+
+def test_moto_event_for_an_unknown_parent_is_skipped(moto_queue: Any) -> None:
+    """moto: DescribeJobs of a job ID that does not exist returns nothing; nothing is terminated."""
+    event = state_change_event(node_job(1, "FAILED", stopped=T0, parent="00000000-0000-0000-0000-000000000000"))
+
+    result = index.handle(event, batch=moto_queue, job_queue=QUEUE_ARN)
+
+    assert [d["code"] for d in result["decisions"]] == ["parent_not_found"]
+
+
+def test_moto_sweep_through_the_lambda_entry_point(moto_queue: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto: ``handler(event, context)`` builds its own client and reads JOB_QUEUE; ended jobs are not RUNNING."""
+    _submit(moto_queue)
+    monkeypatch.setenv(index.JOB_QUEUE_ENV, QUEUE_ARN)
+
+    result = index.handler(dict(index.SWEEP_INPUT), None)
+
+    assert result["decisions"] == [{"decision": "sweep_done", "source": "sweep", "running_jobs": 0}]
+
+
+def test_moto_sweep_of_a_queue_that_does_not_exist_fails_loudly(
+    moto_queue: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """moto: ListJobs of an unknown queue is a ClientException: logged as one line, then raised."""
+    with pytest.raises(ClientError, match="does not exist"):
+        index.handle(index.SWEEP_INPUT, batch=moto_queue, job_queue="no-such-queue")
+
+    assert [r["code"] for r in logged(capsys)] == ["aws_api_error"]
