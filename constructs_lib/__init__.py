@@ -1,0 +1,32 @@
+"""CDK constructs for AWS Batch multi-node parallel (MNP) jobs, built on aws-cdk-lib's own L2s.
+
+* :class:`MnpNetwork` -- VPC with private compute subnets (NAT egress), flow logs, endpoints.
+* :class:`ClusterPlacementGroup` -- a ``cluster`` placement group.
+* :class:`MnpComputeEnvironment` -- managed On-Demand EC2 compute environment for MNP jobs.
+* :class:`MnpJobQueue` -- job queue marked ``mnp:queue`` with RUNNABLE time-limit actions.
+* :class:`MnpJobDefinition` / :class:`NodeGroup` -- checked multinode job definition.
+
+Every construct validates its props when built and raises :class:`MnpPropsError` naming the prop, the
+problem and the fix. See ``docs/constructs.md``.
+"""
+
+from constructs_lib._validation import MnpPropsError
+from constructs_lib.compute_environment import MnpComputeEnvironment, MnpComputeEnvironmentProps
+from constructs_lib.job_definition import MnpJobDefinition, MnpJobDefinitionProps, NodeGroup, NodeRange
+from constructs_lib.job_queue import MNP_QUEUE_METADATA_KEY, MnpJobQueue
+from constructs_lib.network import MnpNetwork
+from constructs_lib.placement import ClusterPlacementGroup
+
+__all__ = [
+    "MNP_QUEUE_METADATA_KEY",
+    "ClusterPlacementGroup",
+    "MnpComputeEnvironment",
+    "MnpComputeEnvironmentProps",
+    "MnpJobDefinition",
+    "MnpJobDefinitionProps",
+    "MnpJobQueue",
+    "MnpNetwork",
+    "MnpPropsError",
+    "NodeGroup",
+    "NodeRange",
+]

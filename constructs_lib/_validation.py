@@ -1,0 +1,20 @@
+"""The one error type the constructs raise for contradictory or impossible props.
+
+Every construct checks its props when it is built (not at synth, not at deploy), so a mistake surfaces as
+one exception that names the construct, the prop, what is wrong and how to fix it, instead of a jsii
+traceback from deep inside aws-cdk-lib or a CloudFormation failure half-way through a deploy.
+"""
+
+from __future__ import annotations
+
+
+class MnpPropsError(ValueError):
+    """Raised when a construct's props are invalid; the message names the prop, the problem and the fix."""
+
+    def __init__(self, construct: str, construct_id: str, prop: str, problem: str, fix: str) -> None:
+        self.construct = construct
+        self.construct_id = construct_id
+        self.prop = prop
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{construct} '{construct_id}': {prop}: {problem}. Fix: {fix}")

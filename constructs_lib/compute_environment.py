@@ -1,0 +1,478 @@
+"""A managed, On-Demand EC2 compute environment for AWS Batch multi-node parallel jobs.
+
+Built on aws-cdk-lib's ``ManagedEc2EcsComputeEnvironment``, with the choices MNP jobs need made for you:
+
+* **On-Demand only.** MNP jobs are not supported on Spot Instances (``CreateComputeEnvironment``) or on
+  Fargate; the construct offers neither.
+* **One security group for node-to-node traffic**: all traffic from the group itself (MPI, NCCL and EFA
+  need every port between nodes), nothing from anywhere else; egress to the group itself (EFA requires
+  it explicitly) and to anywhere (image pulls, logs, AWS APIs through NAT). Up to four extra groups may
+  be added: AWS Batch allows five per MNP compute environment.
+* **A cluster placement group** (optional but recommended), which confines the compute environment to
+  one Availability Zone: the construct refuses subnets in several AZs when a placement group is set.
+* **An explicit instance-type list**; ``optimal`` only when asked, and one CPU architecture.
+* **minvCpus 0** by default (no idle instances), **maxvCpus** derived from the job definitions it must run.
+* **A launch template** that requires IMDSv2 and encrypts the gp3 root volume.
+
+Instance role: unless one is passed, the L2 creates the role AWS Batch documents for container
+instances, with the AWS-managed ``AmazonEC2ContainerServiceforEC2Role`` policy (the ECS agent's
+permissions). cdk-nag reports that as AwsSolutions-IAM4; the role is exposed as :attr:`instance_role` so
+a stack can acknowledge it (AWS maintains that policy as the agent changes; a hand-copied policy would
+silently fall behind), or pass ``instance_role`` to use its own.
+
+IMDS hop limit: the default 2 matches what the Amazon Linux 2023 ECS-optimized AMI sets and lets tools
+inside containers (which sit one network hop further away) read instance metadata such as the AZ or the
+instance type. Job containers get their AWS credentials from the job role through the ECS credentials
+endpoint, not from IMDS. Set ``imds_hop_limit=1`` to cut containers off from IMDS entirely.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+from aws_cdk import Token
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from constructs_lib._validation import MnpPropsError
+from mnp_toolkit import instance_types as itypes
+from mnp_toolkit.instance_types import Architecture
+
+if TYPE_CHECKING:
+    from constructs_lib.job_definition import MnpJobDefinition
+
+_KIND = "MnpComputeEnvironment"
+#: AWS Batch allows five security groups on an MNP compute environment; the construct adds one.
+MAX_ADDITIONAL_SECURITY_GROUPS = 4
+DEFAULT_ROOT_VOLUME_GIB = 100
+ROOT_DEVICE_NAME = "/dev/xvda"
+_FAMILY = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class MnpComputeEnvironmentProps:
+    """The props of :class:`MnpComputeEnvironment`, as given (kept on the construct as ``props``)."""
+
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection
+    instance_types: tuple[str, ...]
+    placement_group: ec2.IPlacementGroup | None
+    max_vcpus: int | None = None
+    job_definitions: tuple[MnpJobDefinition, ...] = ()
+    min_vcpus: int = 0
+    additional_security_groups: tuple[ec2.ISecurityGroup, ...] = ()
+    use_optimal_instance_classes: bool = False
+    root_volume_size_gib: int = DEFAULT_ROOT_VOLUME_GIB
+    name: str | None = None
+    efa: bool = False
+    imds_hop_limit: int = 2
+    instance_role: iam.IRole | None = None
+    images: tuple[batch.EcsMachineImage, ...] = ()
+
+
+class MnpComputeEnvironment(Construct):
+    """A managed On-Demand EC2 compute environment set up for MNP jobs (see the module docs).
+
+    Attributes:
+        compute_environment: the compute environment.
+        security_group: the node-to-node security group the construct created.
+        launch_template: the launch template (IMDSv2, encrypted root volume, EFA interfaces if asked).
+        instance_role: the container instances' IAM role.
+        max_vcpus: the maxvCpus actually rendered (given or derived).
+        architecture: the CPU architecture of the instance types (``None`` if no type is known).
+        efa_interfaces: EFA interfaces per instance in the launch template (0 without EFA).
+        props: the props as given.
+    """
+
+    compute_environment: batch.IManagedEc2EcsComputeEnvironment
+    security_group: ec2.ISecurityGroup
+    launch_template: ec2.LaunchTemplate
+    instance_role: iam.IRole
+    max_vcpus: int
+    architecture: Architecture | None
+    efa_interfaces: int
+    props: MnpComputeEnvironmentProps
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        instance_types: Sequence[str],
+        placement_group: ec2.IPlacementGroup | None,
+        max_vcpus: int | None = None,
+        job_definitions: Sequence[MnpJobDefinition] = (),
+        min_vcpus: int = 0,
+        additional_security_groups: Sequence[ec2.ISecurityGroup] = (),
+        use_optimal_instance_classes: bool = False,
+        root_volume_size_gib: int = DEFAULT_ROOT_VOLUME_GIB,
+        name: str | None = None,
+        efa: bool = False,
+        imds_hop_limit: int = 2,
+        instance_role: iam.IRole | None = None,
+        images: Sequence[batch.EcsMachineImage] = (),
+    ) -> None:
+        """Args:
+        vpc, subnets: where the instances go; private subnets of ONE AZ (``MnpNetwork.compute_subnets``).
+        instance_types: explicit types (``c5n.18xlarge``) or families (``c5n``), one architecture.
+        placement_group: a cluster placement group (``ClusterPlacementGroup``); required with ``efa``.
+        max_vcpus: default: the largest ``required_vcpus`` of ``job_definitions``.
+        job_definitions: the MNP job definitions this environment must be able to run; checked
+            against ``instance_types`` and ``max_vcpus``.
+        min_vcpus: vCPUs kept running while idle (they cost money); default 0.
+        additional_security_groups: at most 4 more groups for the nodes.
+        use_optimal_instance_classes: also allow Batch's ``optimal`` (C4/M4/R4 or C5/M5/R5, x86_64).
+        root_volume_size_gib: encrypted gp3 root volume; it also holds the container images, and MNP
+            images (MPI, CUDA) are often several GiB, hence 100 by default.
+        name: physical compute environment name; default generated.
+        efa: give every instance as many EFA interfaces as its type supports (launch template
+            network interfaces); the types must support EFA and a placement group is required.
+        imds_hop_limit: IMDSv2 PUT response hop limit (1 to 64); see the module docs.
+        instance_role: your own container-instance role instead of the L2's default one.
+        images: AMIs for the instances (for example one with the EFA driver); default: Batch's
+            ECS-optimized AMI.
+        """
+        super().__init__(scope, id)
+        types = tuple(t.strip().lower() for t in instance_types)
+        jds = tuple(job_definitions)
+        extra_sgs = tuple(additional_security_groups)
+        self.props = MnpComputeEnvironmentProps(
+            vpc=vpc,
+            subnets=subnets,
+            instance_types=types,
+            placement_group=placement_group,
+            max_vcpus=max_vcpus,
+            job_definitions=jds,
+            min_vcpus=min_vcpus,
+            additional_security_groups=extra_sgs,
+            use_optimal_instance_classes=use_optimal_instance_classes,
+            root_volume_size_gib=root_volume_size_gib,
+            name=name,
+            efa=efa,
+            imds_hop_limit=imds_hop_limit,
+            instance_role=instance_role,
+            images=tuple(images),
+        )
+        self._check_instance_types(id, types)
+        self.architecture = self._architecture(id, types, use_optimal_instance_classes)
+        self._check_job_definitions(id, types, jds, use_optimal_instance_classes)
+        self.max_vcpus = self._resolve_max_vcpus(id, max_vcpus, min_vcpus, jds)
+        self._check_misc(id, extra_sgs, root_volume_size_gib, imds_hop_limit)
+        self._check_single_az(id, vpc, subnets, placement_group)
+        self.efa_interfaces = self._check_efa(id, types, placement_group) if efa else 0
+
+        sg = ec2.SecurityGroup(
+            self,
+            "NodeSecurityGroup",
+            vpc=vpc,
+            allow_all_outbound=True,  # image pulls, logs and AWS APIs through NAT
+            description="MNP nodes: all traffic between the nodes of one compute environment",
+        )
+        sg.add_ingress_rule(sg, ec2.Port.all_traffic(), "Node-to-node traffic (MPI, NCCL, EFA)")
+        # EFA requires an explicit egress rule to the group itself; the L2 drops any egress rule once
+        # all outbound traffic is allowed, so this one is added at the L1 level.
+        ec2.CfnSecurityGroupEgress(
+            self,
+            "NodeSelfEgress",
+            group_id=sg.security_group_id,
+            ip_protocol="-1",
+            destination_security_group_id=sg.security_group_id,
+            description="Node-to-node traffic (EFA requires explicit egress to the group itself)",
+        )
+        self.security_group = sg
+
+        self.launch_template = ec2.LaunchTemplate(
+            self,
+            "LaunchTemplate",
+            require_imdsv2=True,
+            http_tokens=ec2.LaunchTemplateHttpTokens.REQUIRED,
+            http_endpoint=True,
+            http_put_response_hop_limit=imds_hop_limit,
+            block_devices=[
+                ec2.BlockDevice(
+                    device_name=ROOT_DEVICE_NAME,
+                    volume=ec2.BlockDeviceVolume.ebs(
+                        root_volume_size_gib,
+                        encrypted=True,
+                        volume_type=ec2.EbsDeviceVolumeType.GP3,
+                        delete_on_termination=True,
+                    ),
+                )
+            ],
+        )
+        all_sgs = [sg, *extra_sgs]
+        # aws-cdk-lib's InstanceType cannot hold a bare family ("c5n"), which Batch accepts. Families are
+        # rendered by an override below; with families only, the L2 needs some entry to pass its own
+        # check, so it gets "optimal" as a placeholder that the override replaces.
+        explicit = [t for t in types if itypes.is_instance_type_name(t)]
+        families_listed = len(explicit) != len(types)
+
+        ce = batch.ManagedEc2EcsComputeEnvironment(
+            self,
+            "Resource",
+            vpc=vpc,
+            vpc_subnets=subnets,
+            instance_types=[ec2.InstanceType(t) for t in explicit],
+            use_optimal_instance_classes=use_optimal_instance_classes or not explicit,
+            spot=False,
+            minv_cpus=min_vcpus,
+            maxv_cpus=self.max_vcpus,
+            security_groups=all_sgs,
+            placement_group=placement_group,
+            launch_template=self.launch_template,
+            instance_role=instance_role,
+            images=list(images) or None,
+            compute_environment_name=name,
+        )
+        if families_listed:
+            ce_cfn = ce.node.default_child
+            assert isinstance(ce_cfn, batch.CfnComputeEnvironment)
+            ce_cfn.add_property_override(
+                "ComputeResources.InstanceTypes",
+                [*types, *(["optimal"] if use_optimal_instance_classes else [])],
+            )
+        if efa:
+            self._add_efa_interfaces(ce, all_sgs)
+        # jsii's Python typing does not see the class as implementing its own interface.
+        self.compute_environment = cast(batch.IManagedEc2EcsComputeEnvironment, ce)
+        role = ce.instance_role
+        assert role is not None  # the L2 always creates one when none is passed
+        self.instance_role = role
+
+    # -- EFA ------------------------------------------------------------------------------------------
+
+    def _add_efa_interfaces(
+        self, ce: batch.ManagedEc2EcsComputeEnvironment, groups: Sequence[ec2.ISecurityGroup]
+    ) -> None:
+        lt_cfn = self.launch_template.node.default_child
+        assert isinstance(lt_cfn, ec2.CfnLaunchTemplate)
+        group_ids = [g.security_group_id for g in groups]
+        interfaces = [
+            {
+                # EC2's documented layout: the primary interface is device 0 on card 0; on every further
+                # network card the EFA interface is device 1.
+                "DeviceIndex": 0 if card == 0 else 1,
+                "NetworkCardIndex": card,
+                "InterfaceType": "efa",
+                "Groups": group_ids,
+                "DeleteOnTermination": True,
+            }
+            for card in range(self.efa_interfaces)
+        ]
+        lt_cfn.add_property_override("LaunchTemplateData.NetworkInterfaces", interfaces)
+        ce_cfn = ce.node.default_child
+        assert isinstance(ce_cfn, batch.CfnComputeEnvironment)
+        # A launch template with network interfaces cannot be combined with instance-level security
+        # groups, and the compute environment's SecurityGroupIds would take precedence: the groups live
+        # on the interfaces instead.
+        ce_cfn.add_property_deletion_override("ComputeResources.SecurityGroupIds")
+
+    # -- validation -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_instance_types(id: str, types: Sequence[str]) -> None:
+        if not types:
+            raise MnpPropsError(
+                _KIND,
+                id,
+                "instance_types",
+                "is empty",
+                "list the instance types or families the jobs need, for example ['c5n.18xlarge']",
+            )
+        for t in types:
+            if t in itypes.CATEGORY_FAMILIES:
+                raise MnpPropsError(
+                    _KIND,
+                    id,
+                    "instance_types",
+                    f"lists the category {t!r}",
+                    "list explicit types or families; set use_optimal_instance_classes=True for 'optimal'",
+                )
+            if not (itypes.is_instance_type_name(t) or _FAMILY.match(t)):
+                raise MnpPropsError(
+                    _KIND,
+                    id,
+                    "instance_types",
+                    f"{t!r} is neither an instance type (family.size) nor a family",
+                    "use names such as 'c5n.18xlarge' or 'c5n'",
+                )
+        if len(set(types)) != len(types):
+            raise MnpPropsError(_KIND, id, "instance_types", "lists a type twice", "list each type once")
+
+    @staticmethod
+    def _architecture(id: str, types: Sequence[str], optimal: bool) -> Architecture | None:
+        found: dict[Architecture, str] = {}
+        if optimal:
+            found["x86_64"] = "optimal"
+        known = itypes.known_types()
+        for t in types:
+            if itypes.is_instance_type_name(t):
+                facts = itypes.lookup(t)
+                if facts is not None:
+                    found.setdefault(facts.architecture, t)
+                continue
+            members = [itypes.lookup(k) for k in known if itypes.family(k) == t]
+            archs = {m.architecture for m in members if m is not None}
+            for arch in archs:
+                found.setdefault(arch, t)
+        if len(found) > 1:
+            detail = ", ".join(f"{name} is {arch}" for arch, name in sorted(found.items()))
+            raise MnpPropsError(
+                _KIND,
+                id,
+                "instance_types",
+                f"mixes CPU architectures ({detail})",
+                "use one architecture per compute environment (a second environment for the other)",
+            )
+        return next(iter(found), None)
+
+    @staticmethod
+    def _check_job_definitions(id: str, types: Sequence[str], jds: Sequence[MnpJobDefinition], optimal: bool) -> None:
+        listed = [*types, *(["optimal"] if optimal else [])]
+        for jd in jds:
+            verdicts = [itypes.covers(entry, jd.instance_type) for entry in listed]
+            if any(v is True for v in verdicts) or any(v is None for v in verdicts):
+                continue
+            raise MnpPropsError(
+                _KIND,
+                id,
+                "instance_types",
+                f"{list(types)} cannot launch {jd.instance_type}, the instance type of job definition '{jd.node.id}'",
+                f"add {jd.instance_type} (or its family {itypes.family(jd.instance_type)}) to instance_types",
+            )
+
+    @staticmethod
+    def _resolve_max_vcpus(id: str, max_vcpus: int | None, min_vcpus: int, jds: Sequence[MnpJobDefinition]) -> int:
+        needed = max((jd.required_vcpus for jd in jds), default=None)
+        if max_vcpus is None:
+            if needed is None:
+                raise MnpPropsError(
+                    _KIND,
+                    id,
+                    "max_vcpus",
+                    "is not set and no job_definitions are given to derive it from",
+                    "pass max_vcpus, or the job_definitions this environment must run",
+                )
+            max_vcpus = needed
+        if max_vcpus < 1:
+            raise MnpPropsError(_KIND, id, "max_vcpus", f"is {max_vcpus}", "use 1 or more")
+        for jd in jds:
+            if jd.required_vcpus > max_vcpus:
+                raise MnpPropsError(
+                    _KIND,
+                    id,
+                    "max_vcpus",
+                    f"is {max_vcpus} but job definition '{jd.node.id}' needs {jd.required_vcpus} vCPUs at "
+                    f"once ({jd.num_nodes} nodes of {jd.instance_type}); the job would wait in RUNNABLE",
+                    f"raise max_vcpus to at least {jd.required_vcpus}, or leave it unset to derive it",
+                )
+        if min_vcpus < 0:
+            raise MnpPropsError(_KIND, id, "min_vcpus", f"is {min_vcpus}", "use 0 or more")
+        if min_vcpus > max_vcpus:
+            raise MnpPropsError(
+                _KIND,
+                id,
+                "min_vcpus",
+                f"is {min_vcpus}, more than max_vcpus {max_vcpus}",
+                "lower min_vcpus (0 keeps no idle instances) or raise max_vcpus",
+            )
+        return max_vcpus
+
+    @staticmethod
+    def _check_misc(
+        id: str, extra_sgs: Sequence[ec2.ISecurityGroup], root_volume_size_gib: int, imds_hop_limit: int
+    ) -> None:
+        if len(extra_sgs) > MAX_ADDITIONAL_SECURITY_GROUPS:
+            raise MnpPropsError(
+                _KIND,
+                id,
+                "additional_security_groups",
+                f"has {len(extra_sgs)} groups; with the construct's own group that makes "
+                f"{len(extra_sgs) + 1}, and AWS Batch allows 5 on an MNP compute environment",
+                f"pass at most {MAX_ADDITIONAL_SECURITY_GROUPS}",
+            )
+        if not 1 <= root_volume_size_gib <= 16384:
+            raise MnpPropsError(_KIND, id, "root_volume_size_gib", f"is {root_volume_size_gib}", "use 1 to 16384 GiB")
+        if not 1 <= imds_hop_limit <= 64:
+            raise MnpPropsError(_KIND, id, "imds_hop_limit", f"is {imds_hop_limit}", "use 1 to 64")
+
+    @staticmethod
+    def _check_single_az(
+        id: str, vpc: ec2.IVpc, subnets: ec2.SubnetSelection, placement_group: ec2.IPlacementGroup | None
+    ) -> None:
+        selected = vpc.select_subnets(
+            availability_zones=subnets.availability_zones,
+            one_per_az=subnets.one_per_az,
+            subnet_filters=subnets.subnet_filters,
+            subnet_group_name=subnets.subnet_group_name,
+            subnet_type=subnets.subnet_type,
+            subnets=subnets.subnets,
+        )
+        if not selected.subnets:
+            raise MnpPropsError(
+                _KIND, id, "subnets", "selects no subnet of the VPC", "use MnpNetwork.compute_subnets()"
+            )
+        public_ids = {p.node.path for p in vpc.public_subnets}
+        public = [s for s in selected.subnets if s.node.path in public_ids]
+        if public:
+            raise MnpPropsError(
+                _KIND,
+                id,
+                "subnets",
+                f"selects {len(public)} public subnet(s); MNP containers (awsvpc) never get a public IP, "
+                "so nodes there cannot pull images or ship logs",
+                "select private subnets with a NAT route: MnpNetwork.compute_subnets()",
+            )
+        azs = {s.availability_zone for s in selected.subnets}
+        if placement_group is not None and len(azs) > 1:
+            shown = sorted("<token>" if Token.is_unresolved(a) else a for a in azs)
+            raise MnpPropsError(
+                _KIND,
+                id,
+                "subnets",
+                f"span {len(azs)} Availability Zones ({', '.join(shown)}) but a cluster placement group "
+                "lives in one AZ",
+                "select the subnets of one AZ: MnpNetwork.compute_subnets(availability_zone=...)",
+            )
+
+    @staticmethod
+    def _check_efa(id: str, types: Sequence[str], placement_group: ec2.IPlacementGroup | None) -> int:
+        if placement_group is None:
+            raise MnpPropsError(
+                _KIND,
+                id,
+                "placement_group",
+                "is None but efa=True; all EFA instances must share one cluster placement group",
+                "pass a ClusterPlacementGroup's placement_group",
+            )
+        interfaces: list[int] = []
+        for t in types:
+            if not itypes.is_instance_type_name(t):
+                raise MnpPropsError(
+                    _KIND,
+                    id,
+                    "instance_types",
+                    f"lists the family {t!r} with efa=True; a family includes sizes without EFA",
+                    "list explicit EFA-capable types (for example c5n.18xlarge)",
+                )
+            facts = itypes.lookup(t)
+            if facts is None:
+                continue  # unknown: cannot verify, not an error
+            if not facts.efa_supported:
+                raise MnpPropsError(
+                    _KIND,
+                    id,
+                    "instance_types",
+                    f"{t} does not support EFA",
+                    "remove it or choose an EFA-capable type (for example c5n.18xlarge, p4d.24xlarge)",
+                )
+            interfaces.append(max(1, facts.max_efa_interfaces))
+        # One launch template serves every listed type: give each what the smallest supports.
+        return min(interfaces, default=1)
