@@ -3,8 +3,10 @@
 
 import aws_cdk as cdk
 
-from stacks.app_builder import build_environment_stack, config_path, load_config_or_exit
+from mnp_toolkit.cdk_plugin import synth_or_exit
+from stacks.app_builder import add_policy_checks, build_environment_stack, config_path, load_config_or_exit
 
 app = cdk.App()
 build_environment_stack(app, load_config_or_exit(config_path(app)))
-app.synth()
+add_policy_checks(app)
+synth_or_exit(app)

@@ -33,12 +33,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from aws_cdk import Token
+from aws_cdk import Acknowledgment, Stack, Token, Validations
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from constructs_lib._nag import NAG_IAM4, NAG_PLUGIN, nag_finding_value
 from constructs_lib._validation import MnpPropsError
 from mnp_toolkit import instance_types as itypes
 from mnp_toolkit.instance_types import Architecture
@@ -52,6 +53,9 @@ MAX_ADDITIONAL_SECURITY_GROUPS = 4
 DEFAULT_ROOT_VOLUME_GIB = 100
 ROOT_DEVICE_NAME = "/dev/xvda"
 _FAMILY = re.compile(r"^[a-z][a-z0-9-]*$")
+
+#: The AWS-managed policy aws-cdk-lib attaches to the container instances' role.
+ECS_INSTANCE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
 
 
 @dataclass(frozen=True)
@@ -245,6 +249,21 @@ class MnpComputeEnvironment(Construct):
         role = ce.instance_role
         assert role is not None  # the L2 always creates one when none is passed
         self.instance_role = role
+        if instance_role is None:
+            self._acknowledge_managed_instance_policy(role)
+
+    def _acknowledge_managed_instance_policy(self, role: iam.IRole) -> None:
+        # Only the role this construct created, and only this one managed policy: anything else on it,
+        # or a user's own role, is still reported by cdk-nag.
+        policy_arn = iam.ManagedPolicy.from_aws_managed_policy_name(ECS_INSTANCE_POLICY).managed_policy_arn
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id=f"{NAG_PLUGIN}::{NAG_IAM4}[Policy::{nag_finding_value(Stack.of(self), policy_arn)}]",
+                reason="AmazonEC2ContainerServiceforEC2Role is the container-instance policy the AWS Batch user "
+                "guide prescribes for ECS compute environments; AWS updates it with the ECS agent, which an "
+                "inline copy would not follow. Pass instance_role= to use your own role instead.",
+            )
+        )
 
     # -- EFA ------------------------------------------------------------------------------------------
 

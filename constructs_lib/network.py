@@ -126,12 +126,29 @@ class MnpNetwork(Construct):
             self.flow_log_group = group
         if interface_endpoints:
             compute = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+            # One group for the three endpoints, open to HTTPS from the VPC's literal CIDR: the CDK default
+            # (open=True) admits Fn::GetAtt Vpc.CidrBlock, which cdk-nag's EC23 cannot evaluate.
+            endpoint_group = ec2.SecurityGroup(
+                self,
+                "EndpointSecurityGroup",
+                vpc=vpc,
+                description="HTTPS from the VPC to the ECR and CloudWatch Logs interface endpoints",
+                allow_all_outbound=False,
+            )
+            endpoint_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from inside the VPC")
             for name, service in (
                 ("EcrApi", ec2.InterfaceVpcEndpointAwsService.ECR),
                 ("EcrDocker", ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER),
                 ("Logs", ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS),
             ):
-                vpc.add_interface_endpoint(name, service=service, subnets=compute, private_dns_enabled=True)
+                vpc.add_interface_endpoint(
+                    name,
+                    service=service,
+                    subnets=compute,
+                    private_dns_enabled=True,
+                    open=False,
+                    security_groups=[endpoint_group],
+                )
         self._compute_subnets: list[ec2.ISubnet] = list(vpc.private_subnets)
 
     # -- alternative constructors -------------------------------------------------------------------

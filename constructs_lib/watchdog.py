@@ -39,6 +39,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from constructs_lib._nag import NAG_IAM5, NAG_PLUGIN, nag_finding_value
 from constructs_lib._validation import MnpPropsError
 from constructs_lib.lambda_src.watchdog import index as handler_module
 
@@ -54,8 +55,6 @@ DEFAULT_MEMORY_MIB = 256
 #: ``PluginName::RuleId[FindingId]``. With that prefix the acknowledged finding stays listed (with its
 #: reason) under ``suppressedViolations`` in the validation report; without it cdk-nag drops the finding
 #: from the report altogether (tried with cdk-nag 3.0.2), so the prefixed form is the one used here.
-NAG_PLUGIN = "AwsSolutions"
-NAG_IAM5 = "AwsSolutions-IAM5"
 _MAX_LAMBDA_TIMEOUT_S = 900
 _EVENT_SOURCE = "aws.batch"
 _EVENT_DETAIL_TYPE = "Batch Job State Change"
@@ -200,7 +199,7 @@ class ChildFailureWatchdog(Construct):
     def _acknowledge_wildcards(self, job_arns: str) -> None:
         # Each IAM5 finding is acknowledged by its own ID, on the role only, so a wildcard added anywhere
         # else (or a new one on this role) is still reported.
-        job_arn_id = _nag_resource(Stack.of(self), job_arns)
+        job_arn_id = nag_finding_value(Stack.of(self), job_arns)
         Validations.of(self.role).acknowledge(
             Acknowledgment(
                 id=f"{NAG_PLUGIN}::{NAG_IAM5}[Resource::*]",
@@ -245,26 +244,3 @@ class ChildFailureWatchdog(Construct):
                 f"{reserved_concurrency} would stop the function from ever running",
                 "pass at least 1, or None to reserve nothing",
             )
-
-
-def _nag_resource(stack: Stack, value: str) -> str:
-    """Render a (token) string the way cdk-nag names it in a finding ID: ``Ref`` becomes ``<Name>``.
-
-    The ID depends on the stack: an environment-agnostic stack gives ``<AWS::Region>``, a stack with an
-    explicit ``env`` the literal Region, so the ID is derived, not hard-coded.
-    """
-
-    def render(node: object) -> str:
-        if isinstance(node, str):
-            return node
-        if isinstance(node, dict) and len(node) == 1:
-            ((key, arg),) = node.items()
-            if key == "Ref":
-                return f"<{arg}>"
-            if key == "Fn::GetAtt":
-                return f"<{'.'.join(arg) if isinstance(arg, list) else arg}>"
-            if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
-                return str(arg[0]).join(render(part) for part in arg[1])
-        return str(node)
-
-    return render(stack.resolve(value))

@@ -14,10 +14,12 @@ Everything returns :data:`~mnp_toolkit.template.UNKNOWN` (or ``None`` for "absen
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mnp_toolkit import instance_types
 from mnp_toolkit.job_definitions import mnp_job_definitions
 from mnp_toolkit.template import (
     UNKNOWN,
@@ -245,7 +247,7 @@ def rule_allows_all_traffic(rule: SecurityGroupRule) -> Any:
     protocol = rule.properties.get("IpProtocol")
     if protocol is UNKNOWN:
         return UNKNOWN
-    return str(protocol).strip() in {"-1", "all"}
+    return str(protocol).strip().lower() in {"-1", "all"}
 
 
 # ---------------------------------------------------------------------------- subnets and routes
@@ -367,3 +369,303 @@ def instance_types_of(ce: Resource) -> list[Any] | Any:
 
 def first_known(values: Sequence[Any]) -> Any:
     return next((value for value in values if value is not UNKNOWN), UNKNOWN)
+
+
+# ------------------------------------------------------------------------------ naming in messages
+
+
+def describe(value: Any) -> str:
+    """How a rule message names a value: a template resource by its display name, a literal as itself."""
+    if isinstance(value, Resource):
+        return value.display_name
+    if value is UNKNOWN:
+        return "(a value the template does not fix)"
+    if isinstance(value, ResourceRef):
+        return value.logical_id if value.attribute is None else f"{value.logical_id}.{value.attribute}"
+    return str(value)
+
+
+# ------------------------------------------------------------------------------ CPU architectures
+
+#: The architecture of the instance-type categories a compute environment can list.
+CATEGORY_ARCHITECTURES: dict[str, str] = {
+    "optimal": "x86_64",
+    "default_x86_64": "x86_64",
+    "default_arm64": "arm64",
+}
+
+
+def entry_architectures(entry: Any) -> frozenset[str] | Any:
+    """The CPU architectures an ``InstanceTypes`` entry can launch; UNKNOWN when the facts do not say.
+
+    An exact type uses the facts table; a family (``c6g``) the architectures of the table's types of that
+    family; a category (``optimal``, ``default_arm64``) its documented architecture. A type or family the
+    table does not know is UNKNOWN (newer than the table), never guessed from its name.
+    """
+    if not isinstance(entry, str):
+        return UNKNOWN
+    name = entry.strip().lower()
+    if name in CATEGORY_ARCHITECTURES:
+        return frozenset({CATEGORY_ARCHITECTURES[name]})
+    if instance_types.is_instance_type_name(name):
+        facts = instance_types.lookup(name)
+        return frozenset({facts.architecture}) if facts is not None else UNKNOWN
+    found: set[str] = set()
+    for known in instance_types.known_types():
+        if instance_types.family(known) == name:
+            facts = instance_types.lookup(known)
+            if facts is not None:
+                found.add(facts.architecture)
+    return frozenset(found) if found else UNKNOWN
+
+
+def compute_environment_architectures(ce: Resource) -> dict[str, list[str]] | Any:
+    """Architecture -> the ``InstanceTypes`` entries of ``ce`` that launch it (entries with unknown
+    architecture are left out). UNKNOWN when ``InstanceTypes`` cannot be resolved; ``{}`` when absent."""
+    entries = instance_types_of(ce)
+    if entries is UNKNOWN:
+        return UNKNOWN
+    by_architecture: dict[str, list[str]] = {}
+    for entry in entries or []:
+        architectures = entry_architectures(entry)
+        if architectures is UNKNOWN:
+            continue
+        for architecture in sorted(architectures):
+            by_architecture.setdefault(architecture, []).append(entry)
+    return by_architecture
+
+
+def is_fargate(compute_type_value: Any) -> bool:
+    return isinstance(compute_type_value, str) and compute_type_value.upper() in {"FARGATE", "FARGATE_SPOT"}
+
+
+def is_ec2(compute_type_value: Any) -> bool:
+    return isinstance(compute_type_value, str) and compute_type_value.upper() in {"EC2", "SPOT"}
+
+
+# ------------------------------------------------------------------------------ launch templates (more)
+
+
+def launch_templates_of(ce: Resource) -> tuple[list[Resource], bool]:
+    """Every template launch template a CE uses (``LaunchTemplate`` and its ``Overrides``), and whether
+    some reference could not be resolved (so another launch template may be used too).
+
+    A launch template named by a literal ``LaunchTemplateName`` is matched against the
+    ``LaunchTemplateName`` of the template's launch templates.
+    """
+    found: list[Resource] = []
+    unresolved = False
+    spec = ce.get("ComputeResources", "LaunchTemplate")
+    if spec is None:
+        return found, unresolved
+    if not isinstance(spec, Mapping):
+        return found, True
+    overrides = spec.get("Overrides")
+    specs: list[Any] = [spec]
+    if isinstance(overrides, list):
+        specs.extend(overrides)
+    elif overrides is not None:
+        unresolved = True
+    for item in specs:
+        if not isinstance(item, Mapping):
+            unresolved = True
+            continue
+        target = _launch_template_target(ce.template, item)
+        if target is None:
+            unresolved = True
+        elif target.logical_id not in {lt.logical_id for lt in found}:
+            found.append(target)
+    return found, unresolved
+
+
+def _launch_template_target(template: Template, spec: Mapping[str, Any]) -> Resource | None:
+    for key in ("LaunchTemplateId", "LaunchTemplateName"):
+        if key not in spec:
+            continue
+        value = spec[key]
+        target = template.resource(value, LAUNCH_TEMPLATE)
+        if target is not None:
+            return target
+        if key == "LaunchTemplateName" and isinstance(value, str):
+            for candidate in template.of_type(LAUNCH_TEMPLATE):
+                if candidate.get("LaunchTemplateName") == value:
+                    return candidate
+        return None
+    return None
+
+
+def compute_environments_using(launch_template: Resource) -> list[Resource]:
+    """Every CE of the template (MNP or not) that uses ``launch_template`` directly or in an override."""
+    return [
+        ce
+        for ce in launch_template.template.of_type(COMPUTE_ENVIRONMENT)
+        if any(lt.logical_id == launch_template.logical_id for lt in launch_templates_of(ce)[0])
+    ]
+
+
+def compute_environments_of_security_group(group: Resource) -> list[Resource]:
+    """Every CE of the template (MNP or not) whose security groups include ``group``."""
+    users = []
+    for ce in group.template.of_type(COMPUTE_ENVIRONMENT):
+        groups = security_groups_of(ce)
+        if isinstance(groups, list) and any(
+            isinstance(item, Resource) and item.logical_id == group.logical_id for item in groups
+        ):
+            users.append(ce)
+    return users
+
+
+# ------------------------------------------------------------------------------ availability zones
+
+
+def definitely_different_zones(left: Any, right: Any) -> bool:
+    """True only when two AZ identities (from :func:`subnet_availability_zone`) are certainly different.
+
+    Names compare with names and zone IDs with zone IDs. ``Fn::Select``/``Fn::GetAZs`` positions differ
+    when their indexes differ (two positions of one region's list are two AZs; AZs of different regions
+    are different anyway); a name and a position (``us-east-1a`` vs AZ #0) may be the same AZ.
+    """
+    if isinstance(left, AvailabilityZone) and isinstance(right, AvailabilityZone):
+        if left.index != right.index:
+            return True
+        return bool(left.region and right.region and left.region != right.region)
+    if isinstance(left, str) and isinstance(right, str):
+        return left.strip().lower() != right.strip().lower()
+    if isinstance(left, tuple) and isinstance(right, tuple):
+        return left != right
+    return False
+
+
+def describe_zone(zone: Any) -> str:
+    if isinstance(zone, tuple) and len(zone) == 2:
+        return f"zone ID {zone[1]}"
+    return str(zone)
+
+
+# ------------------------------------------------------------------------------ subnets (public/egress)
+
+
+@dataclass(frozen=True)
+class SubnetExposure:
+    """Why a template subnet is public (reasons), or that the template does not say (``unknown``)."""
+
+    reasons: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+    @property
+    def public(self) -> bool:
+        return bool(self.reasons)
+
+
+def subnet_exposure(subnet: Resource) -> SubnetExposure:
+    """A subnet is public when it sets ``MapPublicIpOnLaunch`` or a route table of it routes to an
+    internet gateway (the definition in the VPC user guide)."""
+    reasons: list[str] = []
+    unknown: list[str] = []
+    raw_map_public = subnet.get("MapPublicIpOnLaunch")
+    map_public = False if raw_map_public is None else as_bool(raw_map_public)
+    if map_public is True:
+        reasons.append("it sets MapPublicIpOnLaunch: true")
+    elif map_public is UNKNOWN:
+        unknown.append("its MapPublicIpOnLaunch is not fixed by the template")
+    tables = route_tables_of(subnet)
+    if tables is UNKNOWN:
+        unknown.append("its route table is not associated in the template (the VPC's main route table applies)")
+        return SubnetExposure(tuple(reasons), tuple(unknown))
+    for table in tables:
+        for route in routes_of(table):
+            kind = route_target_kind(route)
+            if kind == "internet-gateway":
+                destination = route.get("DestinationCidrBlock") or route.get("DestinationIpv6CidrBlock")
+                shown = destination if isinstance(destination, str) else "?"
+                reasons.append(f"route table {table.display_name} routes {shown} to an internet gateway")
+            elif kind is UNKNOWN:
+                unknown.append(f"route {route.display_name} has a target the template does not fix")
+    return SubnetExposure(tuple(reasons), tuple(unknown))
+
+
+#: Interface endpoints (service-name suffix) and the gateway endpoint nodes need without a NAT gateway.
+REQUIRED_INTERFACE_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs")
+REQUIRED_GATEWAY_ENDPOINTS: tuple[str, ...] = ("s3",)
+
+_SERVICE_NAME = re.compile(r"(?:^|\.)com\.amazonaws\.[^.]*\.(?P<service>.+)$")
+_REGION_PLACEHOLDER = "region"
+
+
+def endpoint_service(endpoint: Resource) -> str | Any:
+    """The service of a VPC endpoint (``ecr.api``, ``s3``...) from its ``ServiceName``; UNKNOWN else.
+
+    CDK renders ``Fn::Join ["", ["com.amazonaws.", {"Ref": "AWS::Region"}, ".ecr.api"]]``, which the
+    resolver cannot finish (the region is a pseudo parameter); only the service suffix matters here, so
+    the raw ``Fn::Join``/``Fn::Sub`` parts are rendered with a placeholder for what cannot be resolved.
+    """
+    text = _render_with_placeholder(endpoint.template, endpoint.raw("ServiceName"))
+    if not isinstance(text, str):
+        return UNKNOWN
+    match = _SERVICE_NAME.search(text.strip().lower())
+    return match.group("service") if match else UNKNOWN
+
+
+def _render_with_placeholder(template: Template, value: Any) -> str | None:
+    resolved = template.resolve(value)
+    if isinstance(resolved, str):
+        return resolved
+    if isinstance(value, Mapping) and len(value) == 1:
+        ((key, argument),) = value.items()
+        if key == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
+            separator = template.resolve(argument[0])
+            parts = template.resolve(argument[1], deep=False)
+            if not isinstance(separator, str) or not isinstance(parts, list):
+                return None
+            rendered = []
+            for part in parts:
+                text = _render_with_placeholder(template, part)
+                rendered.append(_REGION_PLACEHOLDER if text is None else text)
+            return separator.join(rendered)
+        if key == "Fn::Sub":
+            text = argument[0] if isinstance(argument, list) and argument else argument
+            if isinstance(text, str):
+                return re.sub(r"\$\{(?!!)[^}]+\}", _REGION_PLACEHOLDER, text)
+    return None
+
+
+def endpoint_type(endpoint: Resource) -> str | Any:
+    """``interface``, ``gateway`` (the CloudFormation default), ``gatewayloadbalancer``... or UNKNOWN."""
+    value = endpoint.get("VpcEndpointType")
+    if value is None:
+        return "gateway"
+    return value.strip().lower() if isinstance(value, str) else UNKNOWN
+
+
+def subnet_vpc(subnet: Resource) -> Any:
+    """The subnet's ``VpcId`` resolved (a ResourceRef to the template's VPC, an id, or UNKNOWN)."""
+    value = subnet.get("VpcId")
+    if isinstance(value, ResourceRef):
+        return ResourceRef(value.logical_id)  # Ref and GetAtt VpcId name the same VPC
+    return value if value is not None else UNKNOWN
+
+
+def endpoint_vpc(endpoint: Resource) -> Any:
+    value = endpoint.get("VpcId")
+    if isinstance(value, ResourceRef):
+        return ResourceRef(value.logical_id)
+    return value if value is not None else UNKNOWN
+
+
+def not_ec2_capacity(ce: Resource) -> str | None:
+    """Why rules about managed EC2 capacity (placement, vCPU limits, security groups) do not apply to
+    ``ce``: it is UNMANAGED (MNP001 reports that) or Fargate (MNP002); None when they apply."""
+    if is_unmanaged(ce):
+        return "an UNMANAGED compute environment (MNP001 reports it)"
+    if is_fargate(compute_type(ce)):
+        return "a Fargate compute environment (MNP002 reports it)"
+    return None
+
+
+def has_unresolved_rules(group: Resource, direction: str) -> bool:
+    """True when some inline rule of ``group`` (or the inline list itself) is not fixed by the template:
+    :func:`security_group_rules` leaves such entries out, so a rule about "no such rule" cannot be sure."""
+    inline = group.get("SecurityGroupIngress" if direction == "ingress" else "SecurityGroupEgress")
+    if inline is UNKNOWN:
+        return True
+    return isinstance(inline, list) and any(not isinstance(rule, Mapping) for rule in inline)

@@ -38,6 +38,18 @@ def stack_environment(config: MnpConfig) -> cdk.Environment | None:
     return cdk.Environment(account=config.env.account, region=config.env.region)
 
 
+def add_policy_checks(app: cdk.App) -> None:
+    """The MNP rule pack and cdk-nag's AWS Solutions pack, side by side in the CDK's validation report.
+
+    Findings fail synth unless acknowledged (``Validations.of(scope).acknowledge``) with a reason."""
+    from cdk_nag import AwsSolutionsChecks
+
+    from mnp_toolkit.cdk_plugin import add_mnp_checks
+
+    add_mnp_checks(app)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks())
+
+
 def build_environment_stack(app: cdk.App, config: MnpConfig) -> MnpEnvironmentStack:
     return MnpEnvironmentStack(
         app,

@@ -1,0 +1,109 @@
+"""MNP002: an MNP compute environment uses Spot capacity or Fargate.
+
+Spot shows as ``ComputeResources.Type: SPOT``, a ``SPOT_*`` allocation strategy or a ``BidPercentage``;
+Fargate as ``Type: FARGATE``/``FARGATE_SPOT``. Every such property is reported, so one run names every
+property to change.
+"""
+
+from __future__ import annotations
+
+from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, compute_type, is_mnp_compute_environment
+from mnp_toolkit.rules._base import (
+    Compliant,
+    Level,
+    NonCompliant,
+    NotApplicable,
+    Problem,
+    Rule,
+    RuleResult,
+    Unverifiable,
+)
+from mnp_toolkit.template import UNKNOWN, Resource, Template
+
+_SPOT_FIX = (
+    "Use on-demand capacity: ComputeResources.Type EC2 with AllocationStrategy BEST_FIT_PROGRESSIVE and no "
+    "BidPercentage (aws-cdk-lib ManagedEc2EcsComputeEnvironment: spot=False, the default)."
+)
+_FARGATE_FIX = (
+    "Run MNP jobs on an EC2 compute environment (aws-cdk-lib ManagedEc2EcsComputeEnvironment, or the "
+    "toolkit's MnpComputeEnvironment) instead of FargateComputeEnvironment."
+)
+
+
+def check(resource: Resource, template: Template) -> RuleResult:
+    if not is_mnp_compute_environment(resource):
+        return NotApplicable("not in the order of an MNP queue")
+    name = resource.display_name
+    problems: list[Problem] = []
+    unknown: list[str] = []
+
+    kind = compute_type(resource)
+    if kind is not None and not isinstance(kind, str):
+        kind = UNKNOWN  # not a string: CloudFormation rejects it; nothing to judge here
+    if kind in {"FARGATE", "FARGATE_SPOT"}:
+        problems.append(
+            Problem(
+                f"Compute environment {name} has ComputeResources.Type {kind}: Fargate does not run "
+                "multi-node parallel jobs.",
+                _FARGATE_FIX,
+            )
+        )
+    elif kind == "SPOT":
+        problems.append(
+            Problem(
+                f"Compute environment {name} has ComputeResources.Type SPOT: multi-node parallel jobs "
+                "are not supported on Spot capacity.",
+                _SPOT_FIX,
+            )
+        )
+    elif kind is UNKNOWN:
+        unknown.append("ComputeResources.Type")
+
+    strategy = resource.get("ComputeResources", "AllocationStrategy")
+    if isinstance(strategy, str) and strategy.strip().upper().startswith("SPOT_"):
+        problems.append(
+            Problem(
+                f"Compute environment {name} has AllocationStrategy {strategy.strip().upper()}, a Spot "
+                "strategy: multi-node parallel jobs are not supported on Spot capacity.",
+                _SPOT_FIX,
+            )
+        )
+    elif strategy is UNKNOWN:
+        unknown.append("ComputeResources.AllocationStrategy")
+
+    bid = resource.get("ComputeResources", "BidPercentage")
+    if bid is UNKNOWN:
+        unknown.append("ComputeResources.BidPercentage")
+    elif bid is not None:
+        problems.append(
+            Problem(
+                f"Compute environment {name} sets BidPercentage {bid}, which only Spot capacity uses: "
+                "multi-node parallel jobs are not supported on Spot capacity.",
+                _SPOT_FIX,
+            )
+        )
+
+    if problems:
+        return NonCompliant(*problems)
+    if unknown:
+        return Unverifiable(
+            f"compute environment {name}: {', '.join(unknown)} not fixed by the template, so Spot/Fargate "
+            "capacity cannot be ruled out"
+        )
+    return Compliant()
+
+
+RULE = Rule(
+    id="MNP002",
+    level=Level.ERROR,
+    resource_type=COMPUTE_ENVIRONMENT,
+    info="An MNP compute environment uses Spot capacity or Fargate.",
+    explanation="AWS Batch does not support multi-node parallel jobs on Spot compute environments or on "
+    "Fargate: a queued MNP job is never placed there, and a reclaimed Spot node would kill the whole "
+    "job. Use on-demand EC2 capacity for every compute environment of an MNP queue.",
+    fix="Set ComputeResources.Type EC2, a non-Spot AllocationStrategy (BEST_FIT_PROGRESSIVE) and no "
+    "BidPercentage (aws-cdk-lib ManagedEc2EcsComputeEnvironment with spot=False; the toolkit's "
+    "MnpComputeEnvironment).",
+    source="https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html",
+    check=check,
+)

@@ -1,0 +1,72 @@
+"""MNP003: an MNP compute environment has more than five security groups.
+
+The groups are ``ComputeResources.SecurityGroupIds`` or, where that is absent, those of the launch
+template (``SecurityGroupIds``, ``SecurityGroups`` or its network interfaces' ``Groups``).
+"""
+
+from __future__ import annotations
+
+from mnp_toolkit.mnp_model import (
+    COMPUTE_ENVIRONMENT,
+    describe,
+    group_key,
+    is_mnp_compute_environment,
+    not_ec2_capacity,
+    security_groups_of,
+)
+from mnp_toolkit.rules._base import (
+    Compliant,
+    Level,
+    NonCompliant,
+    NotApplicable,
+    Rule,
+    RuleResult,
+    Unverifiable,
+)
+from mnp_toolkit.template import UNKNOWN, Resource, Template
+
+MAX_SECURITY_GROUPS = 5
+
+
+def check(resource: Resource, template: Template) -> RuleResult:
+    if not is_mnp_compute_environment(resource):
+        return NotApplicable("not in the order of an MNP queue")
+    if (reason := not_ec2_capacity(resource)) is not None:
+        return NotApplicable(reason)
+    groups = security_groups_of(resource)
+    if groups is UNKNOWN:
+        return Unverifiable(
+            f"the security groups of compute environment {resource.display_name} are not fixed by the template"
+        )
+    if not groups:
+        return Compliant()  # no group named: Batch uses the VPC's default security group
+    known = list({group_key(group): group for group in groups if group is not UNKNOWN}.values())
+    unknown_count = sum(group is UNKNOWN for group in groups)
+    if len(known) > MAX_SECURITY_GROUPS:
+        names = ", ".join(describe(group) for group in known)
+        return NonCompliant(
+            f"Compute environment {resource.display_name} has {len(known)} security groups: {names}; "
+            f"an MNP compute environment may have at most {MAX_SECURITY_GROUPS}."
+        )
+    if len(known) + unknown_count > MAX_SECURITY_GROUPS:
+        return Unverifiable(
+            f"compute environment {resource.display_name} lists {len(groups)} security groups, "
+            f"{unknown_count} of them not fixed by the template (duplicates would not count)"
+        )
+    return Compliant()
+
+
+RULE = Rule(
+    id="MNP003",
+    level=Level.ERROR,
+    resource_type=COMPUTE_ENVIRONMENT,
+    info="An MNP compute environment has more than five security groups.",
+    explanation="Each node of a multi-node parallel job gets its own elastic network interface (awsvpc "
+    "network mode) carrying the compute environment's security groups, and AWS Batch allows at most five "
+    "security groups on such a compute environment: with more, the nodes cannot be started.",
+    fix="Merge rules so the compute environment names at most five security groups (aws-cdk-lib "
+    "ManagedEc2EcsComputeEnvironment securityGroups; the launch template's securityGroup(s) when the "
+    "compute environment names none).",
+    source="https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html",
+    check=check,
+)

@@ -1,0 +1,49 @@
+"""MNP106 (warning): ``MinvCpus`` > 0 on an MNP compute environment."""
+
+from __future__ import annotations
+
+from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, is_mnp_compute_environment, not_ec2_capacity
+from mnp_toolkit.rules._base import (
+    Compliant,
+    Level,
+    NonCompliant,
+    NotApplicable,
+    Rule,
+    RuleResult,
+    Unverifiable,
+)
+from mnp_toolkit.template import UNKNOWN, Resource, Template, as_int
+
+
+def check(resource: Resource, template: Template) -> RuleResult:
+    if not is_mnp_compute_environment(resource):
+        return NotApplicable("not in the order of an MNP queue")
+    if (reason := not_ec2_capacity(resource)) is not None:
+        return NotApplicable(reason)
+    raw = resource.get("ComputeResources", "MinvCpus")
+    if raw is None:
+        return Compliant()  # the default is 0
+    min_vcpus = as_int(raw)
+    if min_vcpus is UNKNOWN:
+        return Unverifiable(f"the MinvCpus of compute environment {resource.display_name} is not fixed by the template")
+    assert isinstance(min_vcpus, int)
+    if min_vcpus > 0:
+        return NonCompliant(
+            f"Compute environment {resource.display_name} has MinvCpus {min_vcpus}: instances with at least "
+            f"{min_vcpus} vCPUs keep running, and cost money, while no job runs."
+        )
+    return Compliant()
+
+
+RULE = Rule(
+    id="MNP106",
+    level=Level.WARNING,
+    resource_type=COMPUTE_ENVIRONMENT,
+    info="MinvCpus > 0 on an MNP compute environment.",
+    explanation="With MinvCpus above zero AWS Batch keeps that many vCPUs of instances running at all times. "
+    "MNP compute environments usually hold large instances (c5n.18xlarge, p4d.24xlarge), so idle capacity "
+    "is expensive, and a partial warm pool rarely helps a job that needs all its nodes at once.",
+    fix="Set MinvCpus to 0 (aws-cdk-lib ManagedEc2EcsComputeEnvironment minvCpus: 0, the default).",
+    source="https://docs.aws.amazon.com/batch/latest/APIReference/API_ComputeResource.html",
+    check=check,
+)
