@@ -134,6 +134,11 @@ class ChildFailureWatchdog(Construct):
             reserved_concurrent_executions=reserved_concurrency,
             dead_letter_queue=dead_letter_queue,
         )
+        # aws-cdk-lib makes the function DependsOn its role; Fn::GetAtt Role.Arn already orders them (the
+        # policies are inline, part of the role resource), and cfn-lint warns (W3005) on the duplicate.
+        function_resource = self.function.node.default_child
+        assert isinstance(function_resource, lambda_.CfnFunction)
+        function_resource.add_deletion_override("DependsOn")
 
         self.rule = events.Rule(
             self,

@@ -39,11 +39,12 @@ def synthesize_config(config_name: str) -> SynthesizedConfig:
         import aws_cdk as cdk
 
         from mnp_toolkit.config import load_config
-        from stacks.app_builder import build_environment_stack
+        from stacks.app_builder import add_policy_checks, build_environment_stack
 
         outdir = Path(tempfile.mkdtemp(prefix=f"synth-{Path(config_name).stem}-"))
         app = cdk.App(outdir=str(outdir))
         stack = build_environment_stack(app, load_config(CONFIG_DIR / config_name))
+        add_policy_checks(app)  # as app.py does: a finding fails this synth with the CDK's report
         assembly = app.synth()
         artifact = assembly.get_stack_artifact(stack.artifact_id)
         template_path = Path(assembly.directory) / artifact.template_file
