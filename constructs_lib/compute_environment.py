@@ -77,6 +77,18 @@ class MnpComputeEnvironmentProps:
     imds_hop_limit: int = 2
     instance_role: iam.IRole | None = None
     images: tuple[batch.EcsMachineImage, ...] = ()
+    install_efa_driver: bool = True
+
+
+#: Installs the EFA kernel driver at boot (``--minimal``: driver and rdma-core only; libfabric and MPI
+#: belong in the container image). AWS Batch needs launch-template user data in MIME multi-part form.
+EFA_DRIVER_INSTALL_COMMANDS: tuple[str, ...] = (
+    "set -euo pipefail",
+    "curl --silent --show-error --fail --retry 5 -o /tmp/aws-efa-installer.tar.gz "
+    "https://efa-installer.amazonaws.com/aws-efa-installer-latest.tar.gz",
+    "tar -xf /tmp/aws-efa-installer.tar.gz -C /tmp",
+    "cd /tmp/aws-efa-installer && ./efa_installer.sh -y --minimal",
+)
 
 
 class MnpComputeEnvironment(Construct):
@@ -122,6 +134,7 @@ class MnpComputeEnvironment(Construct):
         imds_hop_limit: int = 2,
         instance_role: iam.IRole | None = None,
         images: Sequence[batch.EcsMachineImage] = (),
+        install_efa_driver: bool = True,
     ) -> None:
         """Args:
         vpc, subnets: where the instances go; private subnets of ONE AZ (``MnpNetwork.compute_subnets``).
@@ -142,6 +155,9 @@ class MnpComputeEnvironment(Construct):
         instance_role: your own container-instance role instead of the L2's default one.
         images: AMIs for the instances (for example one with the EFA driver); default: Batch's
             ECS-optimized AMI.
+        install_efa_driver: with ``efa``, install the EFA driver at boot through MIME user data (the
+            ECS-optimized AMI has none; AWS Batch requires "the AMI has the EFA driver loaded"). Turn
+            off when ``images`` already carry it (faster boot, no download through the NAT).
         """
         super().__init__(scope, id)
         types = tuple(t.strip().lower() for t in instance_types)
@@ -163,6 +179,7 @@ class MnpComputeEnvironment(Construct):
             imds_hop_limit=imds_hop_limit,
             instance_role=instance_role,
             images=tuple(images),
+            install_efa_driver=install_efa_driver,
         )
         self._check_instance_types(id, types)
         self.architecture = self._architecture(id, types, use_optimal_instance_classes)
@@ -192,9 +209,16 @@ class MnpComputeEnvironment(Construct):
         )
         self.security_group = sg
 
+        user_data: ec2.MultipartUserData | None = None
+        if efa and install_efa_driver:
+            user_data = ec2.MultipartUserData()
+            commands = ec2.UserData.for_linux()
+            commands.add_commands(*EFA_DRIVER_INSTALL_COMMANDS)
+            user_data.add_user_data_part(commands, ec2.MultipartBody.SHELL_SCRIPT, True)
         self.launch_template = ec2.LaunchTemplate(
             self,
             "LaunchTemplate",
+            user_data=user_data,
             require_imdsv2=True,
             http_tokens=ec2.LaunchTemplateHttpTokens.REQUIRED,
             http_endpoint=True,

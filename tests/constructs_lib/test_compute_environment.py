@@ -53,6 +53,7 @@ def synth() -> dict[str, Any]:
         placement_group=efa_group.placement_group,
         max_vcpus=192,
         efa=True,
+        install_efa_driver=False,  # the image below is taken to carry the driver
         images=[
             batch.EcsMachineImage(
                 image=ec2.MachineImage.generic_linux({"us-east-1": "ami-0123456789abcdef0"}),
@@ -200,6 +201,14 @@ def test_images_pass_through(synth: dict[str, Any]) -> None:
     assert "ImageIdOverride" in config
     plain = resources_of(synth["plain"].to_json(), "AWS::Batch::ComputeEnvironment")[0]["Properties"]
     assert "Ec2Configuration" not in plain["ComputeResources"]
+
+
+def test_efa_driver_install_can_be_left_to_the_image(synth: dict[str, Any]) -> None:
+    """install_efa_driver=False (an AMI with the driver): no boot-time download. The default (on) is
+    covered from config in tests/stacks/test_efa_config.py."""
+    for name in ("efa", "plain"):
+        (launch_template,) = resources_of(synth[name].to_json(), "AWS::EC2::LaunchTemplate")
+        assert "UserData" not in launch_template["Properties"]["LaunchTemplateData"], name
 
 
 # -- validation (no synth) ----------------------------------------------------------------------------
