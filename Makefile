@@ -32,9 +32,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml runtime
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing pinned Python requirements into $(VENV) ..."
-	@$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e . -e ./runtime
+	@# pip's and setuptools' own notices go to a log, shown only when a step fails.
+	@$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip > $(VENV)/install.log 2>&1 \
+	  || { cat $(VENV)/install.log; exit 1; }
+	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt >> $(VENV)/install.log 2>&1 \
+	  || { cat $(VENV)/install.log; exit 1; }
+	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e . -e ./runtime >> $(VENV)/install.log 2>&1 \
+	  || { cat $(VENV)/install.log; exit 1; }
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
