@@ -66,7 +66,7 @@ docs: setup
 	@$(BIN)/python -m mnp_toolkit.config schema > config/schema.json
 
 deploy-local: setup
-	@scripts/deploy_local.sh
+	@scripts/deploy_local.sh --config $(CONFIG)
 
 destroy-local: setup
 	@scripts/deploy_local.sh --destroy

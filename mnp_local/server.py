@@ -1,0 +1,274 @@
+"""The local emulated AWS: moto's server with our adapters, on 127.0.0.1 only, stopping by itself.
+
+:func:`serve` runs in a process of its own (``python -m mnp_local serve``): moto keeps its state in
+module globals, so a separate process gives each user a clean account and lets the CDK CLI (a Node
+process) and boto3 talk to the same state over HTTP. The process stops by itself when no request
+arrived for ``idle_timeout`` seconds or when the process that started it is gone, so a crashed test
+run or script never leaves a server behind.
+
+:class:`LocalAws` starts one for a ``with`` block and yields its endpoint URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+LOOPBACK = "127.0.0.1"
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+DEFAULT_IDLE_TIMEOUT = 900.0
+_POLL_SECONDS = 0.5
+
+
+class LocalAwsError(RuntimeError):
+    """The local emulated AWS could not start or answer."""
+
+
+class _ActivityTracker:
+    """WSGI middleware noting the time of the last request, for the idle timeout."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self.last_request = time.monotonic()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        self.last_request = time.monotonic()
+        return self._app(environ, start_response)
+
+
+def _start_moto(*, port: int) -> tuple[Any, _ActivityTracker, int]:
+    """Start moto's WSGI app in a server thread on the loopback address; return server, tracker, port."""
+    from moto.core.config import default_user_config
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    from mnp_local.adapters import register_all
+
+    register_all()
+    # No Docker here: Batch jobs then succeed without running a container (moto does not create the
+    # node jobs of a multi-node job either), and Lambda invocations are simulated, not executed.
+    default_user_config["batch"]["use_docker"] = False
+    default_user_config["lambda"]["use_docker"] = False
+    tracker = _ActivityTracker(DomainDispatcherApplication(create_backend_app))
+
+    bind_errors: list[str] = []
+
+    class _TrackedMotoServer(ThreadedMotoServer):
+        # ThreadedMotoServer builds its app inside the thread; this wraps that app in the tracker and
+        # reports a failed bind instead of leaving start() waiting for ever.
+        def _server_entry(self) -> None:
+            from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+            try:
+                self._server = make_server(
+                    self._ip_address, self._port, tracker, True, request_handler=MotoRequestHandler
+                )
+            except (OSError, SystemExit) as error:  # werkzeug prints the cause and exits on a failed bind
+                bind_errors.append(getattr(error, "strerror", None) or "address in use or not available")
+                self._server_ready_event.set()
+                return
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    server = _TrackedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
+    server.start()
+    if bind_errors:
+        raise LocalAwsError(
+            f"cannot listen on {LOOPBACK}:{port}: {bind_errors[0]}; pick another --port or omit it to take a free one"
+        )
+    _, bound_port = server.get_host_and_port()
+    return server, tracker, int(bound_port)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def serve(
+    *,
+    port: int = 0,
+    port_file: Path | None = None,
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+    parent_pid: int | None = None,
+    verbose: bool = False,
+) -> int:
+    """Serve until idle for ``idle_timeout`` seconds, the parent process dies, or SIGTERM/SIGINT.
+
+    ``port`` 0 takes a free port from the kernel; the bound port is printed and, if ``port_file`` is
+    given, written to it (atomically, so a reader never sees a partial number). ``parent_pid``
+    defaults to the process that started this one. ``verbose`` logs every request. Returns the exit
+    code (0).
+    """
+    if idle_timeout is not None and idle_timeout <= 0:
+        raise LocalAwsError(f"idle timeout must be positive seconds, got {idle_timeout}")
+    watched_pid = parent_pid if parent_pid is not None else os.getppid()
+    # Warnings (moto's unsupported resource types, a failed change set with its traceback) stay
+    # visible; werkzeug's line per request only with --verbose.
+    logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    server, tracker, bound_port = _start_moto(port=port)
+    endpoint = f"http://{LOOPBACK}:{bound_port}"
+    if port_file is not None:
+        partial = port_file.with_name(port_file.name + ".partial")
+        partial.write_text(f"{bound_port}\n", encoding="utf-8")
+        partial.replace(port_file)
+    print(f"mnp_local: emulated AWS at {endpoint} (pid {os.getpid()})", flush=True)
+    reason = "stopped"
+    try:
+        while not stop.wait(_POLL_SECONDS):
+            if not _process_alive(watched_pid) or os.getppid() == 1:
+                reason = f"parent process {watched_pid} is gone"
+                break
+            if idle_timeout is not None and time.monotonic() - tracker.last_request > idle_timeout:
+                reason = f"idle for {idle_timeout:g} s"
+                break
+    finally:
+        server.stop()
+        if port_file is not None:
+            with contextlib.suppress(FileNotFoundError):
+                port_file.unlink()
+    print(f"mnp_local: emulated AWS at {endpoint} stopped ({reason})", flush=True)
+    return 0
+
+
+def aws_environment(*, endpoint: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for the CDK CLI, boto3 and ``mnp`` to use the local endpoint with dummy credentials.
+
+    Drops profile and session settings that would otherwise send calls to a real account.
+    """
+    env = dict(os.environ if base is None else base)
+    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        env.pop(key, None)
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "CDK_DEFAULT_ACCOUNT": ACCOUNT_ID,
+            "CDK_DEFAULT_REGION": REGION,
+            # No shared config/credentials files: a developer's real profile must never be picked up.
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+        }
+    )
+    return env
+
+
+class LocalAws(contextlib.AbstractContextManager[str]):
+    """Start the emulated AWS in a child process for a ``with`` block; yields its endpoint URL.
+
+    >>> with LocalAws() as endpoint:  # doctest: +SKIP
+    ...     boto3.client("ec2", endpoint_url=endpoint, region_name="us-east-1")
+
+    The child stops when the block ends, when this process dies, or after ``idle_timeout`` seconds
+    without a request.
+    """
+
+    def __init__(
+        self,
+        *,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+        start_timeout: float = 60.0,
+        log_path: Path | None = None,
+    ) -> None:
+        self._idle_timeout = idle_timeout
+        self._start_timeout = start_timeout
+        self._log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+        self._workdir: tempfile.TemporaryDirectory[str] | None = None
+        self.endpoint: str | None = None
+
+    def __enter__(self) -> str:
+        self._workdir = tempfile.TemporaryDirectory(prefix="mnp_local_")
+        port_file = Path(self._workdir.name) / "port"
+        log_path = self._log_path or Path(self._workdir.name) / "server.log"
+        command = [
+            sys.executable,
+            "-m",
+            "mnp_local",
+            "serve",
+            "--port-file",
+            str(port_file),
+            "--parent-pid",
+            str(os.getpid()),
+        ]
+        if self._idle_timeout is not None:
+            command += ["--idle-timeout", str(self._idle_timeout)]
+        with log_path.open("wb") as log:
+            # A session of its own: a Ctrl-C in the terminal reaches this process, which then stops the
+            # server in order (after `cdk destroy`), not the server directly.
+            self._process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=_child_env(),
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + self._start_timeout
+        while not port_file.exists():
+            if self._process.poll() is not None:
+                output = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+                self._cleanup()
+                raise LocalAwsError(f"the emulated AWS exited during start-up:\n{output}")
+            if time.monotonic() > deadline:
+                self._cleanup()
+                raise LocalAwsError(f"the emulated AWS did not start within {self._start_timeout:g} s; see {log_path}")
+            time.sleep(0.1)
+        self.endpoint = f"http://{LOOPBACK}:{int(port_file.read_text(encoding='utf-8'))}"
+        return self.endpoint
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The child imports mnp_local from the same tree as this process, even when not installed.
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    return env
