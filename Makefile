@@ -15,13 +15,15 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := npx --no-install cdk --no-notices --no-version-reporting
 PYTEST_ARGS ?=
+DEPLOY_ARGS ?=
 
-.PHONY: help setup synth test lint typecheck docs docs-check deploy-local destroy-local bench clean
+.PHONY: help setup synth test lint typecheck docs docs-check deploy-local bench clean
 
 help:
 	@echo "make synth         set up and synthesize CONFIG (default $(CONFIG)) with no AWS account"
 	@echo "make test          set up and run the test suite"
-	@echo "make deploy-local  set up and deploy into a local emulated AWS (moto), submit a job, show it"
+	@echo "make deploy-local  set up, deploy CONFIG into a local emulated AWS (moto), submit a job, show it,"
+	@echo "                   clean up (DEPLOY_ARGS=--keep holds it open until Ctrl-C)"
 	@echo "make lint          ruff + mypy"
 	@echo "make docs          regenerate docs/rules.md, docs/config.md and config/schema.json"
 	@echo "make bench         run the benchmarks (prints tables, writes docs/benchmarks.md)"
@@ -66,10 +68,7 @@ docs: setup
 	@$(BIN)/python -m mnp_toolkit.config schema > config/schema.json
 
 deploy-local: setup
-	@scripts/deploy_local.sh --config $(CONFIG)
-
-destroy-local: setup
-	@scripts/deploy_local.sh --destroy
+	@scripts/deploy_local.sh --config $(CONFIG) $(DEPLOY_ARGS)
 
 bench: setup
 	@$(BIN)/python bench/run_all.py

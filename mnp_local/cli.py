@@ -55,11 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--app-dir", type=Path, default=None, help="directory of the CDK app's cdk.json (default: the repo root)"
     )
     deploy.add_argument("--keep", action="store_true", help="keep the emulated AWS up until Ctrl-C, then clean up")
-    deploy.add_argument(
-        "--destroy",
-        action="store_true",
-        help="clean up after a deploy (nothing to do: deploy removes its stack and stops its server itself)",
-    )
     return parser
 
 
@@ -95,12 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _deploy(args: argparse.Namespace) -> int:
     from mnp_local import cdk, demo
 
-    if args.destroy:
-        print(
-            "nothing to destroy: `deploy` runs `cdk destroy` and stops its emulated AWS when it ends "
-            "(with --keep: at Ctrl-C); an emulated AWS whose parent died stops by itself"
-        )
-        return 0
     app_dir = (args.app_dir or cdk.REPO_ROOT).resolve()
     if not (app_dir / "cdk.json").is_file():
         print(f"mnp_local: error: --app-dir {app_dir} has no cdk.json: point it at a CDK app", file=sys.stderr)

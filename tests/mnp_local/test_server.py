@@ -142,11 +142,6 @@ def test_deploy_rejects_an_app_dir_without_cdk_json(tmp_path: Path, capsys: pyte
     assert "has no cdk.json" in capsys.readouterr().err
 
 
-def test_destroy_says_there_is_nothing_left_to_destroy(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["deploy", "--destroy"]) == 0
-    assert "nothing to destroy" in capsys.readouterr().out
-
-
 def test_serve_on_a_busy_port_fails_with_the_fix() -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
