@@ -14,9 +14,9 @@ REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
 
 
-def test_first_commands_are_make_synth_and_make_test() -> None:
+def test_first_commands_are_make_deploy_local_and_make_test() -> None:
     commands = re.findall(r"^(make \S+)", README.split("```bash", 1)[1].split("```", 1)[0], re.M)
-    assert commands[:2] == ["make synth", "make test"]
+    assert commands[:2] == ["make deploy-local", "make test"]
     makefile = (REPO / "Makefile").read_text()
     for target in ("synth", "test", "setup", "deploy-local"):
         assert re.search(rf"^{target}:", makefile, re.M), target
