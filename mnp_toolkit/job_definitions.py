@@ -26,6 +26,7 @@ from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
+from mnp_toolkit.engine import per_resource, per_template
 from mnp_toolkit.rules._base import NotApplicable, Unverifiable
 from mnp_toolkit.template import UNKNOWN, Resource, Template, as_float, as_int, same_text
 
@@ -55,7 +56,9 @@ def is_mnp_job_definition(resource: Resource) -> bool:
     return resource.type == JOB_DEFINITION and same_text(resource.get("Type"), "multinode")
 
 
+@per_template
 def mnp_job_definitions(template: Template) -> list[Resource]:
+    """The MNP job definitions of ``template`` in template order (cached: callers must not change it)."""
     return [resource for resource in template.of_type(JOB_DEFINITION) if is_mnp_job_definition(resource)]
 
 
@@ -707,3 +710,13 @@ def describe_assignments(assignments: Sequence[NodeAssignment]) -> str:
 def number(value: float) -> str:
     """``72.0`` -> ``72``, ``0.5`` -> ``0.5`` (for messages)."""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+@per_resource
+def job_definition_model(resource: Resource) -> JobDefinitionModel:
+    """The :class:`JobDefinitionModel` of ``resource``, built once per template.
+
+    Many rules read the same job definition (MNP004 reads every MNP job definition once per compute
+    environment); sharing one model shares its resolved ``NodeProperties`` and cached properties.
+    """
+    return JobDefinitionModel(resource)

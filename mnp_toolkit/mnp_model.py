@@ -10,6 +10,12 @@ Terms (from the rule catalog):
 * **MNP compute environment**: one in the ``ComputeEnvironmentOrder`` of an MNP queue.
 
 Everything returns :data:`~mnp_toolkit.template.UNKNOWN` (or ``None`` for "absent") rather than guessing.
+
+Rules ask these questions for every resource they check, many of them about the whole template ("which
+CEs use this launch template?"). Whole-template answers are built once per template as indexes
+(:func:`~mnp_toolkit.engine.per_template`), per-resource answers once per resource
+(:func:`~mnp_toolkit.engine.per_resource`), so a lint stays linear in the template's size. Cached answers
+are shared: callers must not change the lists and dicts they get.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mnp_toolkit import instance_types
+from mnp_toolkit.engine import per_resource, per_template
 from mnp_toolkit.job_definitions import mnp_job_definitions
 from mnp_toolkit.template import (
     UNKNOWN,
@@ -39,6 +46,7 @@ SECURITY_GROUP_INGRESS = "AWS::EC2::SecurityGroupIngress"
 SECURITY_GROUP_EGRESS = "AWS::EC2::SecurityGroupEgress"
 SUBNET = "AWS::EC2::Subnet"
 ROUTE = "AWS::EC2::Route"
+ROUTE_TABLE = "AWS::EC2::RouteTable"
 ROUTE_TABLE_ASSOCIATION = "AWS::EC2::SubnetRouteTableAssociation"
 PLACEMENT_GROUP = "AWS::EC2::PlacementGroup"
 VPC_ENDPOINT = "AWS::EC2::VPCEndpoint"
@@ -64,6 +72,7 @@ class MnpQueues:
     implicit: bool  # True when no queue is marked and every queue is taken as an MNP queue
 
 
+@per_template
 def mnp_queues(template: Template) -> MnpQueues:
     marked = [queue for queue in template.of_type(JOB_QUEUE) if is_marked_mnp_queue(queue)]
     if marked:
@@ -73,6 +82,17 @@ def mnp_queues(template: Template) -> MnpQueues:
     return MnpQueues([], implicit=False)
 
 
+@per_template
+def _mnp_queue_ids(template: Template) -> frozenset[str]:
+    return frozenset(queue.logical_id for queue in mnp_queues(template).queues)
+
+
+def is_mnp_queue(resource: Resource) -> bool:
+    """True when ``resource`` is one of :func:`mnp_queues` (marked, or implicit)."""
+    return resource.logical_id in _mnp_queue_ids(resource.template)
+
+
+@per_resource
 def queue_compute_environments(queue: Resource) -> list[Any]:
     """The CEs of a queue, in order: a Resource where it is in the template, else the resolved value."""
     order = queue.get("ComputeEnvironmentOrder")
@@ -86,6 +106,7 @@ def queue_compute_environments(queue: Resource) -> list[Any]:
     return environments
 
 
+@per_template
 def mnp_compute_environments(template: Template) -> list[Resource]:
     seen: dict[str, Resource] = {}
     for queue in mnp_queues(template).queues:
@@ -95,23 +116,33 @@ def mnp_compute_environments(template: Template) -> list[Resource]:
     return list(seen.values())
 
 
+@per_template
+def _mnp_compute_environment_ids(template: Template) -> frozenset[str]:
+    return frozenset(ce.logical_id for ce in mnp_compute_environments(template))
+
+
 def is_mnp_compute_environment(resource: Resource) -> bool:
     if resource.type != COMPUTE_ENVIRONMENT:
         return False
-    return any(ce.logical_id == resource.logical_id for ce in mnp_compute_environments(resource.template))
+    return resource.logical_id in _mnp_compute_environment_ids(resource.template)
+
+
+@per_template
+def _mnp_queues_by_compute_environment(template: Template) -> dict[str, list[Resource]]:
+    """CE logical ID -> the MNP queues whose order names it (each queue once, in queue order)."""
+    index: dict[str, list[Resource]] = {}
+    for queue in mnp_queues(template).queues:
+        names = {env.logical_id for env in queue_compute_environments(queue) if isinstance(env, Resource)}
+        for name in names:
+            index.setdefault(name, []).append(queue)
+    return index
 
 
 def queues_of_compute_environment(resource: Resource) -> list[Resource]:
-    return [
-        queue
-        for queue in mnp_queues(resource.template).queues
-        if any(
-            isinstance(env, Resource) and env.logical_id == resource.logical_id
-            for env in queue_compute_environments(queue)
-        )
-    ]
+    return list(_mnp_queues_by_compute_environment(resource.template).get(resource.logical_id, ()))
 
 
+@per_resource
 def compute_type(resource: Resource) -> Any:
     """``ComputeResources.Type`` upper-cased (EC2, SPOT, FARGATE, FARGATE_SPOT), None or UNKNOWN."""
     value = resource.get("ComputeResources", "Type")
@@ -125,6 +156,7 @@ def is_unmanaged(resource: Resource) -> bool:
 # ------------------------------------------------------------------------------ launch templates
 
 
+@per_resource
 def launch_template_of(ce: Resource) -> Resource | Any | None:
     """The ``AWS::EC2::LaunchTemplate`` a CE uses: Resource, None (no launch template) or UNKNOWN."""
     spec = ce.get("ComputeResources", "LaunchTemplate")
@@ -141,17 +173,26 @@ def launch_template_of(ce: Resource) -> Resource | Any | None:
     return UNKNOWN
 
 
+@per_template
+def _compute_environments_by_launch_template(template: Template) -> dict[str, list[Resource]]:
+    """Launch template logical ID -> the CEs whose ``LaunchTemplate`` names it (template order)."""
+    index: dict[str, list[Resource]] = {}
+    for ce in template.of_type(COMPUTE_ENVIRONMENT):
+        found = launch_template_of(ce)
+        if isinstance(found, Resource):
+            index.setdefault(found.logical_id, []).append(ce)
+    return index
+
+
 def compute_environments_using_launch_template(launch_template: Resource) -> list[Resource]:
-    return [
-        ce
-        for ce in launch_template.template.of_type(COMPUTE_ENVIRONMENT)
-        if isinstance(found := launch_template_of(ce), Resource) and found.logical_id == launch_template.logical_id
-    ]
+    index = _compute_environments_by_launch_template(launch_template.template)
+    return list(index.get(launch_template.logical_id, ()))
 
 
 # ------------------------------------------------------------------------------ security groups
 
 
+@per_resource
 def security_groups_of(ce: Resource) -> list[Any] | Any:
     """The security groups of a CE: ``SecurityGroupIds``, or where absent its launch template's.
 
@@ -218,17 +259,40 @@ class SecurityGroupRule:
     source: Resource  # the SecurityGroup (inline) or the Ingress/Egress resource
 
 
+def _standalone_rules_by_group(template: Template, standalone_type: str) -> dict[str, list[Resource]]:
+    """Group logical ID -> the standalone ``SecurityGroupIngress``/``Egress`` resources of that group."""
+    index: dict[str, list[Resource]] = {}
+    for resource in template.of_type(standalone_type):
+        target = template.resource(resource.get("GroupId"), SECURITY_GROUP)
+        if target is not None:
+            index.setdefault(target.logical_id, []).append(resource)
+    return index
+
+
+@per_template
+def _standalone_ingress_by_group(template: Template) -> dict[str, list[Resource]]:
+    return _standalone_rules_by_group(template, SECURITY_GROUP_INGRESS)
+
+
+@per_template
+def _standalone_egress_by_group(template: Template) -> dict[str, list[Resource]]:
+    return _standalone_rules_by_group(template, SECURITY_GROUP_EGRESS)
+
+
+@per_resource
+def _standalone_rule_properties(rule_resource: Resource) -> Any:
+    return rule_resource.get() or {}
+
+
 def security_group_rules(group: Resource, direction: str) -> list[SecurityGroupRule]:
     inline_key = "SecurityGroupIngress" if direction == "ingress" else "SecurityGroupEgress"
     rules: list[SecurityGroupRule] = []
     inline = group.get(inline_key)
     if isinstance(inline, list):
         rules.extend(SecurityGroupRule(group, direction, rule, group) for rule in inline if isinstance(rule, Mapping))
-    standalone_type = SECURITY_GROUP_INGRESS if direction == "ingress" else SECURITY_GROUP_EGRESS
-    for resource in group.template.of_type(standalone_type):
-        target = group.template.resource(resource.get("GroupId"), SECURITY_GROUP)
-        if target is not None and target.logical_id == group.logical_id:
-            rules.append(SecurityGroupRule(group, direction, resource.get() or {}, resource))
+    index = (_standalone_ingress_by_group if direction == "ingress" else _standalone_egress_by_group)(group.template)
+    for resource in index.get(group.logical_id, ()):
+        rules.append(SecurityGroupRule(group, direction, _standalone_rule_properties(resource), resource))
     return rules
 
 
@@ -253,6 +317,7 @@ def rule_allows_all_traffic(rule: SecurityGroupRule) -> Any:
 # ---------------------------------------------------------------------------- subnets and routes
 
 
+@per_resource
 def subnets_of(ce: Resource) -> list[Any] | Any:
     """The subnets of a CE: Resource for subnets in the template, resolved values otherwise.
 
@@ -282,6 +347,7 @@ def subnet_availability_zone(subnet: Any) -> Any:
     return UNKNOWN
 
 
+@per_resource
 def route_tables_of(subnet: Resource) -> list[Resource] | Any:
     """Route tables associated with a subnet by ``AWS::EC2::SubnetRouteTableAssociation``.
 
@@ -290,25 +356,38 @@ def route_tables_of(subnet: Resource) -> list[Resource] | Any:
     """
     template = subnet.template
     tables: list[Resource] = []
-    for association in template.of_type(ROUTE_TABLE_ASSOCIATION):
-        target = template.resource(association.get("SubnetId"), SUBNET)
-        if target is None or target.logical_id != subnet.logical_id:
-            continue
-        table = template.resource(association.get("RouteTableId"), "AWS::EC2::RouteTable")
+    for association in _associations_by_subnet(template).get(subnet.logical_id, ()):
+        table = template.resource(association.get("RouteTableId"), ROUTE_TABLE)
         if table is None:
             return UNKNOWN
         tables.append(table)
     return tables if tables else UNKNOWN
 
 
+@per_template
+def _associations_by_subnet(template: Template) -> dict[str, list[Resource]]:
+    """Subnet logical ID -> its ``SubnetRouteTableAssociation`` resources (template order)."""
+    index: dict[str, list[Resource]] = {}
+    for association in template.of_type(ROUTE_TABLE_ASSOCIATION):
+        target = template.resource(association.get("SubnetId"), SUBNET)
+        if target is not None:
+            index.setdefault(target.logical_id, []).append(association)
+    return index
+
+
+@per_template
+def _routes_by_route_table(template: Template) -> dict[str, list[Resource]]:
+    """Route table logical ID -> its ``AWS::EC2::Route`` resources (template order)."""
+    index: dict[str, list[Resource]] = {}
+    for route in template.of_type(ROUTE):
+        target = template.resource(route.get("RouteTableId"), ROUTE_TABLE)
+        if target is not None:
+            index.setdefault(target.logical_id, []).append(route)
+    return index
+
+
 def routes_of(route_table: Resource) -> list[Resource]:
-    template = route_table.template
-    return [
-        route
-        for route in template.of_type(ROUTE)
-        if (target := template.resource(route.get("RouteTableId"), "AWS::EC2::RouteTable")) is not None
-        and target.logical_id == route_table.logical_id
-    ]
+    return list(_routes_by_route_table(route_table.template).get(route_table.logical_id, ()))
 
 
 def route_target_kind(route: Resource) -> str | Any:
@@ -357,6 +436,7 @@ def placement_group_of(ce: Resource) -> Resource | str | Any | None:
     return value
 
 
+@per_resource
 def instance_types_of(ce: Resource) -> list[Any] | Any:
     """``ComputeResources.InstanceTypes`` resolved (lower-cased strings), None when absent."""
     value = ce.get("ComputeResources", "InstanceTypes")
@@ -419,6 +499,7 @@ def entry_architectures(entry: Any) -> frozenset[str] | Any:
     return frozenset(found) if found else UNKNOWN
 
 
+@per_resource
 def compute_environment_architectures(ce: Resource) -> dict[str, list[str]] | Any:
     """Architecture -> the ``InstanceTypes`` entries of ``ce`` that launch it (entries with unknown
     architecture are left out). UNKNOWN when ``InstanceTypes`` cannot be resolved; ``{}`` when absent."""
@@ -446,6 +527,7 @@ def is_ec2(compute_type_value: Any) -> bool:
 # ------------------------------------------------------------------------------ launch templates (more)
 
 
+@per_resource
 def launch_templates_of(ce: Resource) -> tuple[list[Resource], bool]:
     """Every template launch template a CE uses (``LaunchTemplate`` and its ``Overrides``), and whether
     some reference could not be resolved (so another launch template may be used too).
@@ -487,32 +569,53 @@ def _launch_template_target(template: Template, spec: Mapping[str, Any]) -> Reso
         if target is not None:
             return target
         if key == "LaunchTemplateName" and isinstance(value, str):
-            for candidate in template.of_type(LAUNCH_TEMPLATE):
-                if candidate.get("LaunchTemplateName") == value:
-                    return candidate
+            return _launch_templates_by_name(template).get(value)
         return None
     return None
 
 
+@per_template
+def _launch_templates_by_name(template: Template) -> dict[str, Resource]:
+    """Literal ``LaunchTemplateName`` -> the first launch template of the template with that name."""
+    index: dict[str, Resource] = {}
+    for candidate in template.of_type(LAUNCH_TEMPLATE):
+        name = candidate.get("LaunchTemplateName")
+        if isinstance(name, str):
+            index.setdefault(name, candidate)
+    return index
+
+
+@per_template
+def _compute_environments_by_any_launch_template(template: Template) -> dict[str, list[Resource]]:
+    """Launch template logical ID -> every CE using it directly or in an override (template order)."""
+    index: dict[str, list[Resource]] = {}
+    for ce in template.of_type(COMPUTE_ENVIRONMENT):
+        for launch_template in launch_templates_of(ce)[0]:  # distinct per CE
+            index.setdefault(launch_template.logical_id, []).append(ce)
+    return index
+
+
 def compute_environments_using(launch_template: Resource) -> list[Resource]:
     """Every CE of the template (MNP or not) that uses ``launch_template`` directly or in an override."""
-    return [
-        ce
-        for ce in launch_template.template.of_type(COMPUTE_ENVIRONMENT)
-        if any(lt.logical_id == launch_template.logical_id for lt in launch_templates_of(ce)[0])
-    ]
+    index = _compute_environments_by_any_launch_template(launch_template.template)
+    return list(index.get(launch_template.logical_id, ()))
+
+
+@per_template
+def _compute_environments_by_security_group(template: Template) -> dict[str, list[Resource]]:
+    """Security group logical ID -> every CE whose security groups include it (template order)."""
+    index: dict[str, list[Resource]] = {}
+    for ce in template.of_type(COMPUTE_ENVIRONMENT):
+        groups = security_groups_of(ce)
+        if isinstance(groups, list):
+            for name in dict.fromkeys(item.logical_id for item in groups if isinstance(item, Resource)):
+                index.setdefault(name, []).append(ce)
+    return index
 
 
 def compute_environments_of_security_group(group: Resource) -> list[Resource]:
     """Every CE of the template (MNP or not) whose security groups include ``group``."""
-    users = []
-    for ce in group.template.of_type(COMPUTE_ENVIRONMENT):
-        groups = security_groups_of(ce)
-        if isinstance(groups, list) and any(
-            isinstance(item, Resource) and item.logical_id == group.logical_id for item in groups
-        ):
-            users.append(ce)
-    return users
+    return list(_compute_environments_by_security_group(group.template).get(group.logical_id, ()))
 
 
 # ------------------------------------------------------------------------------ availability zones
@@ -557,6 +660,7 @@ class SubnetExposure:
         return bool(self.reasons)
 
 
+@per_resource
 def subnet_exposure(subnet: Resource) -> SubnetExposure:
     """A subnet is public when it sets ``MapPublicIpOnLaunch`` or a route table of it routes to an
     internet gateway (the definition in the VPC user guide)."""
@@ -592,6 +696,7 @@ _SERVICE_NAME = re.compile(r"(?:^|\.)com\.amazonaws\.[^.]*\.(?P<service>.+)$")
 _REGION_PLACEHOLDER = "region"
 
 
+@per_resource
 def endpoint_service(endpoint: Resource) -> str | Any:
     """The service of a VPC endpoint (``ecr.api``, ``s3``...) from its ``ServiceName``; UNKNOWN else.
 
@@ -629,6 +734,7 @@ def _render_with_placeholder(template: Template, value: Any) -> str | None:
     return None
 
 
+@per_resource
 def endpoint_type(endpoint: Resource) -> str | Any:
     """``interface``, ``gateway`` (the CloudFormation default), ``gatewayloadbalancer``... or UNKNOWN."""
     value = endpoint.get("VpcEndpointType")
@@ -645,11 +751,54 @@ def subnet_vpc(subnet: Resource) -> Any:
     return value if value is not None else UNKNOWN
 
 
+@per_resource
 def endpoint_vpc(endpoint: Resource) -> Any:
     value = endpoint.get("VpcId")
     if isinstance(value, ResourceRef):
         return ResourceRef(value.logical_id)
     return value if value is not None else UNKNOWN
+
+
+@dataclass(frozen=True)
+class _EndpointsByVpc:
+    by_vpc: dict[Any, list[Resource]]  # a hashable resolved VpcId -> its endpoints (template order)
+    unhashable: list[Resource]  # VpcId resolved to a list or dict: compared one by one
+    some_unknown: bool  # some endpoint's VpcId is not fixed by the template
+
+
+def _is_hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+@per_template
+def _endpoints_by_vpc(template: Template) -> _EndpointsByVpc:
+    by_vpc: dict[Any, list[Resource]] = {}
+    unhashable: list[Resource] = []
+    some_unknown = False
+    for endpoint in template.of_type(VPC_ENDPOINT):
+        where = endpoint_vpc(endpoint)
+        if where is UNKNOWN:
+            some_unknown = True
+        elif _is_hashable(where):
+            by_vpc.setdefault(where, []).append(endpoint)
+        else:
+            unhashable.append(endpoint)
+    return _EndpointsByVpc(by_vpc, unhashable, some_unknown)
+
+
+def vpc_endpoint_candidates(template: Template, vpc: Any) -> tuple[list[Resource], bool]:
+    """The VPC endpoints whose :func:`endpoint_vpc` may equal ``vpc`` (callers still compare: this only
+    narrows the search), and whether some endpoint's VPC is not fixed by the template."""
+    index = _endpoints_by_vpc(template)
+    if _is_hashable(vpc):
+        candidates = [*index.by_vpc.get(vpc, ()), *index.unhashable]
+    else:
+        candidates = [endpoint for endpoints in index.by_vpc.values() for endpoint in endpoints] + index.unhashable
+    return candidates, index.some_unknown
 
 
 def not_ec2_capacity(ce: Resource) -> str | None:

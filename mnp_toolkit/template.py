@@ -225,23 +225,30 @@ class Template:
         self.mappings: Mapping[str, Any] = body.get("Mappings") or {}
         self.metadata: Mapping[str, Any] = body.get("Metadata") or {}
         self.resources: dict[str, Resource] = {}
+        # Rules ask "every resource of type T" once per resource they check; an index keeps that O(|T|)
+        # instead of a scan of the whole template (the template is read-only once built).
+        self._by_type: dict[str, list[Resource]] = {}
         for logical_id, definition in raw_resources.items() if isinstance(raw_resources, Mapping) else ():
             if not isinstance(definition, Mapping):
                 continue
             properties = definition.get("Properties")
             metadata = definition.get("Metadata")
-            self.resources[str(logical_id)] = Resource(
+            resource = Resource(
                 logical_id=str(logical_id),
                 type=str(definition.get("Type", "")),
                 properties=properties if isinstance(properties, Mapping) else {},
                 metadata=metadata if isinstance(metadata, Mapping) else {},
                 template=self,
             )
+            self.resources[resource.logical_id] = resource
+        for resource in self.resources.values():
+            self._by_type.setdefault(resource.type, []).append(resource)
 
     # ------------------------------------------------------------------ lookup
 
     def of_type(self, resource_type: str) -> list[Resource]:
-        return [resource for resource in self.resources.values() if resource.type == resource_type]
+        """The resources of one type, in template order (a new list: callers may change it)."""
+        return list(self._by_type.get(resource_type, ()))
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources.values())

@@ -11,11 +11,14 @@ MNP005's). Unknown instance types and unresolvable values are never a violation.
 
 from __future__ import annotations
 
+import bisect
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from mnp_toolkit import instance_types
-from mnp_toolkit.job_definitions import JobDefinitionModel, mnp_job_definitions
+from mnp_toolkit.engine import per_resource, per_template
+from mnp_toolkit.job_definitions import job_definition_model, mnp_job_definitions
 from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, instance_types_of, is_mnp_compute_environment, not_ec2_capacity
 from mnp_toolkit.rules._base import (
     Compliant,
@@ -47,9 +50,10 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+@per_resource
 def vcpu_need(job_definition: Resource) -> VcpuNeed:
     """The vCPUs ``job_definition`` needs to run all its nodes at once."""
-    model = JobDefinitionModel(job_definition)
+    model = job_definition_model(job_definition)
     num_nodes = model.num_nodes
     if not isinstance(num_nodes, int) or not 1 <= num_nodes <= _MAX_NODES_TO_COUNT:
         return VcpuNeed(job_definition, None, "its NumNodes is not fixed or not valid", None)
@@ -89,6 +93,36 @@ def _certainly_cannot_launch(ce: Resource, instance_type: str) -> bool:
     return all(instance_types.covers(entry, instance_type) is False for entry in entries)
 
 
+@dataclass(frozen=True)
+class _Needs:
+    """The vCPU needs of a template's MNP job definitions, indexed so that each compute environment finds
+    the job definitions it is too small for without comparing itself with every one of them."""
+
+    needs: tuple[VcpuNeed, ...]  # in template order
+    #: Job definitions whose need cannot be worked out, as the Unverifiable message names them.
+    unknown: tuple[str, ...]
+    #: The known needs' vCPUs, sorted, and the position in ``needs`` of each; NaN is never above a MaxvCpus.
+    sorted_vcpus: tuple[float, ...]
+    positions: tuple[int, ...]
+
+    def above(self, max_vcpus: int) -> list[VcpuNeed]:
+        """The needs greater than ``max_vcpus``, in template order."""
+        start = bisect.bisect_right(self.sorted_vcpus, max_vcpus)
+        return [self.needs[position] for position in sorted(self.positions[start:])]
+
+
+@per_template
+def _mnp_needs(template: Template) -> _Needs:
+    needs = tuple(vcpu_need(job_definition) for job_definition in mnp_job_definitions(template))
+    unknown = tuple(f"{need.job_definition.display_name} ({need.how})" for need in needs if need.vcpus is None)
+    known = sorted(
+        (need.vcpus, position)
+        for position, need in enumerate(needs)
+        if need.vcpus is not None and not math.isnan(need.vcpus)
+    )
+    return _Needs(needs, unknown, tuple(vcpus for vcpus, _ in known), tuple(position for _, position in known))
+
+
 def check(resource: Resource, template: Template) -> RuleResult:
     if not is_mnp_compute_environment(resource):
         return NotApplicable("not in the order of an MNP queue")
@@ -104,15 +138,14 @@ def check(resource: Resource, template: Template) -> RuleResult:
     if max_vcpus is UNKNOWN:
         return Unverifiable(f"the MaxvCpus of compute environment {resource.display_name} is not fixed by the template")
     problems: list[Problem] = []
-    unknown: list[str] = []
-    for job_definition in job_definitions:
-        need = vcpu_need(job_definition)
-        if need.vcpus is None:
-            unknown.append(f"{job_definition.display_name} ({need.how})")
-            continue
+    indexed = _mnp_needs(template)
+    unknown = indexed.unknown
+    for need in indexed.above(max_vcpus):
+        job_definition = need.job_definition
+        assert need.vcpus is not None  # only known needs are indexed
         if need.instance_type is not None and _certainly_cannot_launch(resource, need.instance_type):
             continue
-        if max_vcpus < need.vcpus:
+        if max_vcpus < need.vcpus:  # always true here; kept so the condition reads as the rule states it
             problems.append(
                 Problem(
                     f"Compute environment {resource.display_name} has MaxvCpus {max_vcpus}, but MNP job "

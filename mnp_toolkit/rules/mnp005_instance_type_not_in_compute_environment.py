@@ -10,10 +10,12 @@ order), might launch the type: no error then.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from mnp_toolkit import instance_types
-from mnp_toolkit.job_definitions import JOB_DEFINITION, JobDefinitionModel, is_mnp_job_definition
+from mnp_toolkit.engine import per_template
+from mnp_toolkit.job_definitions import JOB_DEFINITION, JobDefinitionModel, is_mnp_job_definition, job_definition_model
 from mnp_toolkit.mnp_model import (
     compute_type,
     describe,
@@ -83,16 +85,45 @@ def _describe_types(ce: Resource) -> str:
     return "no InstanceTypes" if entries is None else "InstanceTypes not fixed"
 
 
-def check(resource: Resource, template: Template) -> RuleResult:
-    if not is_mnp_job_definition(resource):
-        return NotApplicable("not an MNP job definition")
+@dataclass
+class _Environments:
+    """The distinct compute environments of the template's MNP queues, and (filled as job definitions ask)
+    each instance type's verdicts, so that a template of many job definitions and environments does not
+    pair every job definition with every environment."""
+
+    environments: list[Any]
+    verdicts: dict[str, list[bool | None]] = field(default_factory=dict)
+    listing: str | None = None
+
+    def verdicts_for(self, instance_type: str) -> list[bool | None]:
+        if instance_type not in self.verdicts:
+            self.verdicts[instance_type] = [_launches(ce, instance_type) for ce in self.environments]
+        return self.verdicts[instance_type]
+
+    def listed(self) -> str:
+        if self.listing is None:
+            self.listing = "; ".join(
+                f"{describe(ce)}: {_describe_types(ce)}" for ce in self.environments if isinstance(ce, Resource)
+            )
+        return self.listing
+
+
+@per_template
+def _mnp_environments(template: Template) -> _Environments:
     environments: dict[str, Any] = {}
     for queue in mnp_queues(template).queues:
         for ce in queue_compute_environments(queue):
             environments.setdefault(ce.logical_id if isinstance(ce, Resource) else repr(ce), ce)
-    if not any(isinstance(ce, Resource) for ce in environments.values()):
+    return _Environments(list(environments.values()))
+
+
+def check(resource: Resource, template: Template) -> RuleResult:
+    if not is_mnp_job_definition(resource):
+        return NotApplicable("not an MNP job definition")
+    known = _mnp_environments(template)
+    if not any(isinstance(ce, Resource) for ce in known.environments):
         return NotApplicable("the template holds no MNP compute environment")
-    model = JobDefinitionModel(resource)
+    model = job_definition_model(resource)
     named = _named_instance_types(model)
     if named is UNKNOWN:
         return Unverifiable(f"the instance type of job definition {resource.display_name} is not fixed by the template")
@@ -101,15 +132,13 @@ def check(resource: Resource, template: Template) -> RuleResult:
     problems: list[Problem] = []
     undecided: list[str] = []
     for instance_type in named:
-        verdicts = [_launches(ce, instance_type) for ce in environments.values()]
+        verdicts = known.verdicts_for(instance_type)
         if any(verdicts):
             continue
         if any(verdict is None for verdict in verdicts):
             undecided.append(instance_type)
             continue
-        listed = "; ".join(
-            f"{describe(ce)}: {_describe_types(ce)}" for ce in environments.values() if isinstance(ce, Resource)
-        )
+        listed = known.listed()
         problems.append(
             Problem(
                 f"MNP job definition {resource.display_name} runs on {instance_type}, which no MNP compute "

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mnp_toolkit.job_definitions import JOB_DEFINITION, NODE_RANGE_API_URL, JobDefinitionModel, mnp_scope
+from mnp_toolkit.job_definitions import (
+    JOB_DEFINITION,
+    NODE_RANGE_API_URL,
+    job_definition_model,
+    mnp_scope,
+)
 from mnp_toolkit.rules._base import (
     Compliant,
     Level,
@@ -33,7 +38,7 @@ _FIX = (
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
-    model = JobDefinitionModel(resource)
+    model = job_definition_model(resource)
     if model.ranges is None:
         if model.range_entries is UNKNOWN:
             return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")

@@ -6,7 +6,13 @@ certain: when only they push the count over five the rule reports an info, not a
 
 from __future__ import annotations
 
-from mnp_toolkit.job_definitions import JOB_DEFINITION, MAX_NODE_RANGES, MNP_DOCS_URL, JobDefinitionModel, mnp_scope
+from mnp_toolkit.job_definitions import (
+    JOB_DEFINITION,
+    MAX_NODE_RANGES,
+    MNP_DOCS_URL,
+    job_definition_model,
+    mnp_scope,
+)
 from mnp_toolkit.rules._base import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
 from mnp_toolkit.template import UNKNOWN, Resource, Template
 
@@ -14,7 +20,7 @@ from mnp_toolkit.template import UNKNOWN, Resource, Template
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
-    entries = JobDefinitionModel(resource).range_entries
+    entries = job_definition_model(resource).range_entries
     if entries is UNKNOWN:
         return Unverifiable(f"the NodeRangeProperties of job definition {resource.display_name} are not fixed")
     if not isinstance(entries, list):

@@ -10,8 +10,8 @@ from mnp_toolkit.job_definitions import (
     JOB_DEFINITION,
     MAX_NODES,
     MNP_DOCS_URL,
-    JobDefinitionModel,
     is_plain_json,
+    job_definition_model,
     mnp_scope,
 )
 from mnp_toolkit.rules._base import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
@@ -26,7 +26,7 @@ _FIX = (
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
-    model = JobDefinitionModel(resource)
+    model = job_definition_model(resource)
     if model.node_properties is None:
         return NonCompliant(
             f"MNP job definition {resource.display_name} has no NodeProperties, so no NumNodes; a multinode "

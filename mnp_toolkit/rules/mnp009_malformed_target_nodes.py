@@ -12,8 +12,8 @@ from __future__ import annotations
 from mnp_toolkit.job_definitions import (
     JOB_DEFINITION,
     NODE_RANGE_API_URL,
-    JobDefinitionModel,
     TargetNodesError,
+    job_definition_model,
     mnp_scope,
     parse_target_nodes,
 )
@@ -41,7 +41,7 @@ def _why_malformed(raw: object) -> str:
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
-    model = JobDefinitionModel(resource)
+    model = job_definition_model(resource)
     if model.ranges is None:
         if model.range_entries is UNKNOWN:
             return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from mnp_toolkit.job_definitions import (
     JOB_DEFINITION,
     NODE_RANGE_API_URL,
-    JobDefinitionModel,
     describe_nodes,
+    job_definition_model,
     mnp_scope,
     uncovered,
 )
@@ -28,7 +28,7 @@ _FIX = (
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
-    model = JobDefinitionModel(resource)
+    model = job_definition_model(resource)
     num_nodes = model.num_nodes
     if model.range_entries is UNKNOWN:
         return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from mnp_toolkit.job_definitions import (
     JOB_DEFINITION,
     NODE_PROPERTIES_API_URL,
-    JobDefinitionModel,
     is_plain_json,
+    job_definition_model,
     mnp_scope,
 )
 from mnp_toolkit.rules._base import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
@@ -25,7 +25,7 @@ _FIX = (
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
-    model = JobDefinitionModel(resource)
+    model = job_definition_model(resource)
     if model.node_properties is None:
         return NonCompliant(
             f"MNP job definition {resource.display_name} has no NodeProperties, so no MainNode; a multinode "

@@ -24,6 +24,7 @@ from mnp_toolkit.job_definitions import (
     NodeAssignment,
     NodeRange,
     describe_assignments,
+    job_definition_model,
     mnp_scope,
     number,
 )
@@ -101,7 +102,7 @@ def _range_problems(
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
-    model = JobDefinitionModel(resource)
+    model = job_definition_model(resource)
     if model.ranges is None:
         if model.range_entries is UNKNOWN:
             return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")

@@ -20,10 +20,10 @@ from mnp_toolkit.job_definitions import (
     MIN_EKS_VCPUS,
     MIN_MEMORY_MIB,
     MIN_VCPUS,
-    JobDefinitionModel,
     NodeAssignment,
     NodeRange,
     describe_assignments,
+    job_definition_model,
     mnp_scope,
     number,
 )
@@ -86,7 +86,7 @@ def _range_problems(
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
-    model = JobDefinitionModel(resource)
+    model = job_definition_model(resource)
     if model.ranges is None:
         if model.range_entries is UNKNOWN:
             return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")

@@ -16,6 +16,7 @@ from mnp_toolkit.mnp_model import (
     describe,
     is_ec2,
     is_fargate,
+    is_mnp_queue,
     mnp_queues,
     queue_compute_environments,
 )
@@ -40,7 +41,7 @@ def _architectures(logical_id: str, by_architecture: dict[str, list[str]]) -> st
 
 def check(resource: Resource, template: Template) -> RuleResult:
     queues = mnp_queues(template)
-    if not any(queue.logical_id == resource.logical_id for queue in queues.queues):
+    if not is_mnp_queue(resource):
         return NotApplicable("not an MNP queue")
     implicit = f" (taken as an MNP queue because no queue is marked: {HOW_TO_MARK_QUEUES})" if queues.implicit else ""
     name = resource.display_name

@@ -6,7 +6,12 @@ without using them. ``NumNodes`` the template does not fix is an info.
 
 from __future__ import annotations
 
-from mnp_toolkit.job_definitions import JOB_DEFINITION, MNP_DOCS_URL, JobDefinitionModel, mnp_scope
+from mnp_toolkit.job_definitions import (
+    JOB_DEFINITION,
+    MNP_DOCS_URL,
+    job_definition_model,
+    mnp_scope,
+)
 from mnp_toolkit.rules._base import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
 from mnp_toolkit.template import UNKNOWN, Resource, Template
 
@@ -14,7 +19,7 @@ from mnp_toolkit.template import UNKNOWN, Resource, Template
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
-    num_nodes = JobDefinitionModel(resource).num_nodes
+    num_nodes = job_definition_model(resource).num_nodes
     if num_nodes is UNKNOWN:
         return Unverifiable(f"the NumNodes of job definition {resource.display_name} is not fixed by the template")
     if num_nodes == 1:

@@ -8,7 +8,7 @@ Malformed ranges are MNP009's and do not count.
 
 from __future__ import annotations
 
-from mnp_toolkit.job_definitions import JOB_DEFINITION, JobDefinitionModel, mnp_scope
+from mnp_toolkit.job_definitions import JOB_DEFINITION, job_definition_model, mnp_scope
 from mnp_toolkit.rules._base import (
     Compliant,
     Level,
@@ -26,7 +26,7 @@ NODE_OVERRIDES_API_URL = "https://docs.aws.amazon.com/batch/latest/APIReference/
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
-    model = JobDefinitionModel(resource)
+    model = job_definition_model(resource)
     if model.ranges is None:
         if model.range_entries is UNKNOWN:
             return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mnp_toolkit.mnp_model import HOW_TO_MARK_QUEUES, JOB_QUEUE, mnp_queues
+from mnp_toolkit.mnp_model import HOW_TO_MARK_QUEUES, JOB_QUEUE, is_mnp_queue, mnp_queues
 from mnp_toolkit.rules._base import (
     Compliant,
     Level,
@@ -19,7 +19,7 @@ from mnp_toolkit.template import UNKNOWN, Resource, Template, same_text
 
 def check(resource: Resource, template: Template) -> RuleResult:
     queues = mnp_queues(template)
-    if not any(queue.logical_id == resource.logical_id for queue in queues.queues):
+    if not is_mnp_queue(resource):
         return NotApplicable("not an MNP queue")
     actions = resource.get("JobStateTimeLimitActions")
     if actions is not None and not isinstance(actions, list):

@@ -13,7 +13,12 @@ table does not know, or none at all, is never a finding; values the template doe
 from __future__ import annotations
 
 from mnp_toolkit import instance_types
-from mnp_toolkit.job_definitions import JOB_DEFINITION, JobDefinitionModel, efa_requests, mnp_scope
+from mnp_toolkit.job_definitions import (
+    JOB_DEFINITION,
+    efa_requests,
+    job_definition_model,
+    mnp_scope,
+)
 from mnp_toolkit.rules._base import Compliant, Level, NonCompliant, Problem, Rule, RuleResult, Unverifiable
 from mnp_toolkit.template import UNKNOWN, Resource, Template
 
@@ -23,7 +28,7 @@ EFA_DOCS_URL = "https://docs.aws.amazon.com/batch/latest/userguide/efa.html"
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
-    model = JobDefinitionModel(resource)
+    model = job_definition_model(resource)
     if model.ranges is None:
         if model.range_entries is UNKNOWN:
             return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")

@@ -13,8 +13,8 @@ from itertools import combinations
 from mnp_toolkit.job_definitions import (
     JOB_DEFINITION,
     NODE_RANGE_API_URL,
-    JobDefinitionModel,
     describe_nodes,
+    job_definition_model,
     mnp_scope,
 )
 from mnp_toolkit.rules._base import Compliant, Level, NonCompliant, Problem, Rule, RuleResult, Unverifiable
@@ -24,7 +24,7 @@ from mnp_toolkit.template import UNKNOWN, Resource, Template
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
-    model = JobDefinitionModel(resource)
+    model = job_definition_model(resource)
     if model.ranges is None:
         if model.range_entries is UNKNOWN:
             return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")
