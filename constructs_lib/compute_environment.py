@@ -78,17 +78,22 @@ class MnpComputeEnvironmentProps:
     instance_role: iam.IRole | None = None
     images: tuple[batch.EcsMachineImage, ...] = ()
     install_efa_driver: bool = True
+    block_container_imds: bool = True
 
 
 #: Installs the EFA kernel driver at boot (``--minimal``: driver and rdma-core only; libfabric and MPI
 #: belong in the container image). AWS Batch needs launch-template user data in MIME multi-part form.
 EFA_DRIVER_INSTALL_COMMANDS: tuple[str, ...] = (
-    "set -euo pipefail",
     "curl --silent --show-error --fail --retry 5 -o /tmp/aws-efa-installer.tar.gz "
     "https://efa-installer.amazonaws.com/aws-efa-installer-latest.tar.gz",
     "tar -xf /tmp/aws-efa-installer.tar.gz -C /tmp",
     "cd /tmp/aws-efa-installer && ./efa_installer.sh -y --minimal",
 )
+
+
+#: MNP containers run in awsvpc mode; this ECS agent setting keeps them from the instance metadata service
+#: (and so from the instance role's credentials). Jobs get their own role through the ECS credential endpoint.
+BLOCK_CONTAINER_IMDS_COMMANDS: tuple[str, ...] = ("echo ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config",)
 
 
 class MnpComputeEnvironment(Construct):
@@ -135,6 +140,7 @@ class MnpComputeEnvironment(Construct):
         instance_role: iam.IRole | None = None,
         images: Sequence[batch.EcsMachineImage] = (),
         install_efa_driver: bool = True,
+        block_container_imds: bool = True,
     ) -> None:
         """Args:
         vpc, subnets: where the instances go; private subnets of ONE AZ (``MnpNetwork.compute_subnets``).
@@ -158,6 +164,8 @@ class MnpComputeEnvironment(Construct):
         install_efa_driver: with ``efa``, install the EFA driver at boot through MIME user data (the
             ECS-optimized AMI has none; AWS Batch requires "the AMI has the EFA driver loaded"). Turn
             off when ``images`` already carry it (faster boot, no download through the NAT).
+        block_container_imds: set ``ECS_AWSVPC_BLOCK_IMDS=true`` for the ECS agent at boot, so job
+            containers (awsvpc mode) cannot read instance metadata or the instance role's credentials.
         """
         super().__init__(scope, id)
         types = tuple(t.strip().lower() for t in instance_types)
@@ -180,6 +188,7 @@ class MnpComputeEnvironment(Construct):
             instance_role=instance_role,
             images=tuple(images),
             install_efa_driver=install_efa_driver,
+            block_container_imds=block_container_imds,
         )
         self._check_instance_types(id, types)
         self.architecture = self._architecture(id, types, use_optimal_instance_classes)
@@ -209,11 +218,16 @@ class MnpComputeEnvironment(Construct):
         )
         self.security_group = sg
 
-        user_data: ec2.MultipartUserData | None = None
+        boot_commands: list[str] = []
+        if block_container_imds:
+            boot_commands += BLOCK_CONTAINER_IMDS_COMMANDS
         if efa and install_efa_driver:
+            boot_commands += EFA_DRIVER_INSTALL_COMMANDS
+        user_data: ec2.MultipartUserData | None = None
+        if boot_commands:
             user_data = ec2.MultipartUserData()
             commands = ec2.UserData.for_linux()
-            commands.add_commands(*EFA_DRIVER_INSTALL_COMMANDS)
+            commands.add_commands("set -euo pipefail", *boot_commands)
             user_data.add_user_data_part(commands, ec2.MultipartBody.SHELL_SCRIPT, True)
         self.launch_template = ec2.LaunchTemplate(
             self,
@@ -259,9 +273,13 @@ class MnpComputeEnvironment(Construct):
             images=list(images) or None,
             compute_environment_name=name,
         )
+        ce_cfn = ce.node.default_child
+        assert isinstance(ce_cfn, batch.CfnComputeEnvironment)
+        # Pin the launch template's latest version: without a Version, Batch uses $Default and a changed
+        # template (volume size, EFA, user data) would never reach the instances; with it, every change
+        # is an in-place infrastructure update of the compute environment.
+        ce_cfn.add_property_override("ComputeResources.LaunchTemplate.Version", self.launch_template.version_number)
         if families_listed:
-            ce_cfn = ce.node.default_child
-            assert isinstance(ce_cfn, batch.CfnComputeEnvironment)
             ce_cfn.add_property_override(
                 "ComputeResources.InstanceTypes",
                 [*types, *(["optimal"] if use_optimal_instance_classes else [])],
@@ -310,12 +328,11 @@ class MnpComputeEnvironment(Construct):
             for card in range(self.efa_interfaces)
         ]
         lt_cfn.add_property_override("LaunchTemplateData.NetworkInterfaces", interfaces)
-        ce_cfn = ce.node.default_child
-        assert isinstance(ce_cfn, batch.CfnComputeEnvironment)
-        # A launch template with network interfaces cannot be combined with instance-level security
-        # groups, and the compute environment's SecurityGroupIds would take precedence: the groups live
-        # on the interfaces instead.
-        ce_cfn.add_property_deletion_override("ComputeResources.SecurityGroupIds")
+        # The compute environment keeps its SecurityGroupIds too: the Batch MNP guide says the network
+        # interface of every MNP container gets the compute environment's groups (the VPC's default group
+        # when it has none), and that groups given both there and in the launch template resolve to the
+        # compute environment's. The launch template's interfaces carry the same groups so that the
+        # template is valid for EC2 on its own.
 
     # -- validation -----------------------------------------------------------------------------------
 
@@ -441,8 +458,14 @@ class MnpComputeEnvironment(Construct):
                 f"{len(extra_sgs) + 1}, and AWS Batch allows 5 on an MNP compute environment",
                 f"pass at most {MAX_ADDITIONAL_SECURITY_GROUPS}",
             )
-        if not 1 <= root_volume_size_gib <= 16384:
-            raise MnpPropsError(_KIND, id, "root_volume_size_gib", f"is {root_volume_size_gib}", "use 1 to 16384 GiB")
+        if not 30 <= root_volume_size_gib <= 16384:
+            raise MnpPropsError(
+                _KIND,
+                id,
+                "root_volume_size_gib",
+                f"is {root_volume_size_gib}; the ECS-optimized AMIs need a 30 GiB root volume",
+                "use 30 to 16384 GiB",
+            )
         if not 1 <= imds_hop_limit <= 64:
             raise MnpPropsError(_KIND, id, "imds_hop_limit", f"is {imds_hop_limit}", "use 1 to 64")
 
@@ -495,7 +518,7 @@ class MnpComputeEnvironment(Construct):
                 "is None but efa=True; all EFA instances must share one cluster placement group",
                 "pass a ClusterPlacementGroup's placement_group",
             )
-        interfaces: list[int] = []
+        interfaces: dict[str, int] = {}
         for t in types:
             if not itypes.is_instance_type_name(t):
                 raise MnpPropsError(
@@ -516,6 +539,16 @@ class MnpComputeEnvironment(Construct):
                     f"{t} does not support EFA",
                     "remove it or choose an EFA-capable type (for example c5n.18xlarge, p4d.24xlarge)",
                 )
-            interfaces.append(max(1, facts.max_efa_interfaces))
-        # One launch template serves every listed type: give each what the smallest supports.
-        return min(interfaces, default=1)
+            interfaces[t] = max(1, facts.max_efa_interfaces)
+        # One launch template (and one set of uverbs devices in the job) serves every listed type, so the
+        # types must agree: with fewer interfaces than the job maps devices, its containers fail to start.
+        if len(set(interfaces.values())) > 1:
+            raise MnpPropsError(
+                _KIND,
+                id,
+                "instance_types",
+                f"mixes EFA interface counts ({', '.join(f'{t}: {n}' for t, n in interfaces.items())}) with "
+                "efa=True; one launch template and one device list cannot fit both",
+                "use one compute environment per EFA interface count (for example per instance type)",
+            )
+        return next(iter(interfaces.values()), 1)

@@ -134,11 +134,14 @@ class ChildFailureWatchdog(Construct):
             reserved_concurrent_executions=reserved_concurrency,
             dead_letter_queue=dead_letter_queue,
         )
-        # aws-cdk-lib makes the function DependsOn its role; Fn::GetAtt Role.Arn already orders them (the
-        # policies are inline, part of the role resource), and cfn-lint warns (W3005) on the duplicate.
-        function_resource = self.function.node.default_child
-        assert isinstance(function_resource, lambda_.CfnFunction)
-        function_resource.add_deletion_override("DependsOn")
+        if dead_letter_queue is None:
+            # aws-cdk-lib makes the function DependsOn its role; Fn::GetAtt Role.Arn already orders them
+            # (the policies are inline, part of the role resource) and cfn-lint warns (W3005) on the
+            # duplicate. With a dead-letter queue the SQS grant lands in the role's separate default
+            # policy, which Lambda checks at creation: then the dependency is real and stays.
+            function_resource = self.function.node.default_child
+            assert isinstance(function_resource, lambda_.CfnFunction)
+            function_resource.add_deletion_override("DependsOn")
 
         self.rule = events.Rule(
             self,

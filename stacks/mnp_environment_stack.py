@@ -20,6 +20,9 @@ from constructs_lib.network import MnpNetwork
 from constructs_lib.placement import ClusterPlacementGroup
 from mnp_toolkit.config import ExistingNetwork, MnpConfig
 
+#: Resource types whose Tags property is create-only (changing it replaces the resource).
+TAG_REPLACES_RESOURCE_TYPES = ("AWS::Batch::ComputeEnvironment", "AWS::EC2::PlacementGroup")
+
 
 def retention(days: int) -> logs.RetentionDays:
     """The CDK enum member for a retention the config already validated (LOG_RETENTION_DAYS)."""
@@ -59,7 +62,10 @@ class MnpEnvironmentStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
         for key, value in config.tags.items():
-            cdk.Tags.of(self).add(key, value)
+            # Tags are create-only on these two types: a tag edit would replace the compute environment
+            # (killing running jobs) and the placement group. Instances still get the tags through the
+            # launch template's tag specifications.
+            cdk.Tags.of(self).add(key, value, exclude_resource_types=list(TAG_REPLACES_RESOURCE_TYPES))
 
         self.network = self._network(config)
         self.compute_availability_zone = self.network.availability_zones[0]

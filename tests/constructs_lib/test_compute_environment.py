@@ -188,9 +188,10 @@ def test_efa_launch_template_has_one_interface_per_network_card(synth: dict[str,
     interfaces = lt["NetworkInterfaces"]
     assert [(i["NetworkCardIndex"], i["DeviceIndex"]) for i in interfaces] == [(0, 0), (1, 1), (2, 1), (3, 1)]
     assert all(i["InterfaceType"] == "efa" and i["Groups"] == [sg_id] for i in interfaces)
-    # Security groups live on the interfaces; the CE must not set instance-level ones as well.
+    # The CE keeps the same groups: Batch gives them to every MNP container's network interface (without
+    # them, the VPC's default group) and they take precedence over the launch template's.
     ce_props = resources_of(template, "AWS::Batch::ComputeEnvironment")[0]["Properties"]
-    assert "SecurityGroupIds" not in ce_props["ComputeResources"]
+    assert ce_props["ComputeResources"]["SecurityGroupIds"] == [sg_id]
     assert ce_props["ComputeResources"]["PlacementGroup"]
 
 
@@ -203,12 +204,34 @@ def test_images_pass_through(synth: dict[str, Any]) -> None:
     assert "Ec2Configuration" not in plain["ComputeResources"]
 
 
+def _boot_script(template: dict[str, Any]) -> str:
+    """The shell part of a launch template's MIME user data ("" when it has none)."""
+    (launch_template,) = resources_of(template, "AWS::EC2::LaunchTemplate")
+    user_data = launch_template["Properties"]["LaunchTemplateData"].get("UserData")
+    if user_data is None:
+        return ""
+    parts = user_data["Fn::Base64"]["Fn::Join"][1]
+    assert "Content-Type: multipart/mixed" in "".join(p for p in parts if isinstance(p, str))
+    return "".join(p["Fn::Base64"] for p in parts if isinstance(p, dict) and "Fn::Base64" in p)
+
+
+def test_containers_are_kept_from_instance_metadata_by_default(synth: dict[str, Any]) -> None:
+    for name in ("efa", "plain"):
+        assert "ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config" in _boot_script(synth[name].to_json()), name
+
+
 def test_efa_driver_install_can_be_left_to_the_image(synth: dict[str, Any]) -> None:
     """install_efa_driver=False (an AMI with the driver): no boot-time download. The default (on) is
     covered from config in tests/stacks/test_efa_config.py."""
-    for name in ("efa", "plain"):
-        (launch_template,) = resources_of(synth[name].to_json(), "AWS::EC2::LaunchTemplate")
-        assert "UserData" not in launch_template["Properties"]["LaunchTemplateData"], name
+    assert "efa_installer" not in _boot_script(synth["efa"].to_json())
+
+
+def test_launch_template_version_is_pinned_so_changes_reach_instances(synth: dict[str, Any]) -> None:
+    template = synth["plain"].to_json()
+    (ce,) = resources_of(template, "AWS::Batch::ComputeEnvironment")
+    spec = ce["Properties"]["ComputeResources"]["LaunchTemplate"]
+    (lt_id,) = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::EC2::LaunchTemplate"]
+    assert spec["Version"] == {"Fn::GetAtt": [lt_id, "LatestVersionNumber"]}
 
 
 # -- validation (no synth) ----------------------------------------------------------------------------
@@ -248,10 +271,15 @@ def test_rejects_five_additional_security_groups(make_ce: Build, stack: Stack) -
         ({"max_vcpus": 0}, "max_vcpus: is 0"),
         ({"max_vcpus": None}, "max_vcpus: is not set and no job_definitions"),
         ({"root_volume_size_gib": 0}, "root_volume_size_gib: is 0"),
+        ({"root_volume_size_gib": 29}, "root_volume_size_gib: is 29; the ECS-optimized AMIs need"),
         ({"imds_hop_limit": 0}, "imds_hop_limit: is 0"),
         ({"efa": True, "placement_group": None}, "placement_group: is None but efa=True"),
         ({"efa": True, "instance_types": ["m5.large"]}, "instance_types: m5.large does not support EFA"),
         ({"efa": True, "instance_types": ["c5n"]}, "instance_types: lists the family 'c5n' with efa=True"),
+        (
+            {"efa": True, "instance_types": ["c5n.18xlarge", "p4d.24xlarge"], "max_vcpus": 288},
+            r"instance_types: mixes EFA interface counts \(c5n.18xlarge: 1, p4d.24xlarge: 4\)",
+        ),
     ],
 )
 def test_rejects_bad_props(make_ce: Build, overrides: dict[str, Any], match: str) -> None:

@@ -297,6 +297,16 @@ def test_role_has_exactly_the_least_privilege_statements_and_no_managed_policy(s
     assert synth.default_template.find_resources("AWS::IAM::Policy") == {}
 
 
+def test_function_waits_for_a_separate_policy_only_when_there_is_one(synth: Synth) -> None:
+    """Without a DLQ every grant is inline in the role (GetAtt orders it; no DependsOn, no cfn-lint
+    W3005); with one, the SQS grant is a separate policy Lambda checks at creation, so it must exist first."""
+    _, default_function = _only(synth.default_template, "AWS::Lambda::Function")
+    assert "DependsOn" not in default_function
+    _, custom_function = _only(synth.custom_template, "AWS::Lambda::Function")
+    (policy_id,) = synth.custom_template.find_resources("AWS::IAM::Policy")
+    assert policy_id in custom_function["DependsOn"]
+
+
 def test_dead_letter_queue_adds_only_sqs_send(synth: Synth) -> None:
     template = synth.custom_template
     dlq = _logical_id(template, "AWS::SQS::Queue")

@@ -31,8 +31,9 @@ def test_launch_template_has_one_efa_interface_per_network_card(efa: Synthesized
     ]
     assert all(i["Groups"] for i in interfaces)
     assert data["MetadataOptions"]["HttpTokens"] == "required"
-    # With interfaces in the launch template, groups cannot also be set on the compute environment.
-    assert "SecurityGroupIds" not in _only(efa.template, "AWS::Batch::ComputeEnvironment")["ComputeResources"]
+    # The compute environment names the same groups: Batch gives them to each MNP container's interface.
+    ce_groups = _only(efa.template, "AWS::Batch::ComputeEnvironment")["ComputeResources"]["SecurityGroupIds"]
+    assert all(interface["Groups"] == ce_groups for interface in interfaces)
 
 
 def test_efa_driver_is_installed_through_mime_user_data(efa: SynthesizedConfig) -> None:
@@ -44,6 +45,7 @@ def test_efa_driver_is_installed_through_mime_user_data(efa: SynthesizedConfig) 
     script = script_part if isinstance(script_part, str) else base64.b64decode(script_part).decode()
     assert script.startswith("#!/bin/bash")
     assert "efa_installer.sh -y --minimal" in script
+    assert "ECS_AWSVPC_BLOCK_IMDS=true" in script
 
 
 def test_security_group_allows_all_traffic_to_and_from_itself(efa: SynthesizedConfig) -> None:

@@ -129,3 +129,18 @@ def test_rule_pack_finds_no_error_or_warning(config_name: str) -> None:
     findings = lint_template(CfnTemplate(synthesized.template, path=config_name), mnp_pack().rules)
     summary = Summary.of(findings)
     assert (summary.errors, summary.warnings, summary.acknowledged) == (0, 0, 0), findings
+
+
+def test_config_tags_skip_types_whose_tags_are_create_only(default_synth: SynthesizedConfig) -> None:
+    """A tag edit must not replace the compute environment (killing its jobs) or the placement group."""
+    from stacks.mnp_environment_stack import TAG_REPLACES_RESOURCE_TYPES
+
+    resources = default_synth.template["Resources"].values()
+    for resource in resources:
+        tags = resource.get("Properties", {}).get("Tags")
+        tagged = tags is not None and "project" in json.dumps(tags)
+        if resource["Type"] in TAG_REPLACES_RESOURCE_TYPES:
+            assert not tagged, resource["Type"]
+    assert any(r["Type"] == "AWS::EC2::VPC" and "mnp-batch-toolkit" in json.dumps(r["Properties"]) for r in resources)
+    (launch_template,) = [r for r in resources if r["Type"] == "AWS::EC2::LaunchTemplate"]
+    assert "mnp-batch-toolkit" in json.dumps(launch_template["Properties"]["LaunchTemplateData"]["TagSpecifications"])
