@@ -4,9 +4,8 @@
 import aws_cdk as cdk
 
 from mnp_toolkit.cdk_plugin import synth_or_exit
-from stacks.app_builder import add_policy_checks, build_environment_stack, config_path, load_config_or_exit
+from stacks.app_builder import build_app_from_context
 
 app = cdk.App()
-build_environment_stack(app, load_config_or_exit(config_path(app)))
-add_policy_checks(app)
+build_app_from_context(app)
 synth_or_exit(app)

@@ -19,7 +19,17 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mnp_toolkit import instance_types
 from mnp_toolkit.job_definitions import TargetNodesError, parse_target_nodes
@@ -124,6 +134,27 @@ class NewNetwork(_Model):
         "time, so synth needs no account. Set this when `env` names an account, to avoid a context lookup.",
     )
 
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        match = re.match(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})$", value)
+        if not match or any(int(part) > 255 for part in match.groups()[:4]) or not 16 <= int(match.group(5)) <= 24:
+            raise ValueError("must be an IPv4 CIDR with a prefix from /16 to /24, e.g. 10.0.0.0/16")
+        return value
+
+    @model_validator(mode="after")
+    def _room_for_subnets(self) -> NewNetwork:
+        # Each AZ gets a /19 compute subnet and a /24 public one (MnpNetwork's masks).
+        prefix = int(self.cidr.rsplit("/", 1)[1])
+        fits = 2 ** (19 - prefix) if prefix <= 19 else 0
+        azs = len(self.availability_zones) if self.availability_zones else self.max_azs
+        if fits < azs + 1:  # the public /24s take (part of) one more /19
+            raise ValueError(
+                f"cidr {self.cidr} has no room for {azs} private /19 subnets plus the public /24s; "
+                "use a /16 (up to 6 AZs) or /17 (up to 3 AZs)"
+            )
+        return self
+
     @field_validator("availability_zones")
     @classmethod
     def _azs(cls, values: list[str] | None) -> list[str] | None:
@@ -202,8 +233,7 @@ class ComputeEnvironmentConfig(_Model):
                 raise ValueError(f"{value!r} is not an instance type (c5n.18xlarge) or family (c5n)")
         if len(set(cleaned)) != len(cleaned):
             raise ValueError("lists an instance type twice")
-        architectures = {facts.architecture for value in cleaned if (facts := instance_types.lookup(value)) is not None}
-        if len(architectures) > 1:
+        if len(instance_types.architectures_of(cleaned)) > 1:
             raise ValueError("mixes x86_64 and arm64 instance types; use one compute environment per architecture")
         return cleaned
 
@@ -215,7 +245,30 @@ class ComputeEnvironmentConfig(_Model):
             raise ValueError("existing_placement_group_name needs placement_group: true")
         if self.efa and not self.placement_group:
             raise ValueError("efa needs placement_group: true (EFA traffic stays inside a cluster placement group)")
+        if self.efa:
+            self._check_efa_types()
         return self
+
+    def _check_efa_types(self) -> None:
+        interfaces: dict[str, int] = {}
+        for value in self.instance_types:
+            if not instance_types.is_instance_type_name(value):
+                raise ValueError(
+                    f"efa: instance_types lists {value!r}, a family or category, which includes sizes without "
+                    "EFA; list explicit EFA-capable types such as c5n.18xlarge"
+                )
+            facts = instance_types.lookup(value)
+            if facts is None:
+                continue
+            if not facts.efa_supported:
+                raise ValueError(f"efa: {value} does not support EFA; remove it or choose an EFA-capable type")
+            interfaces[value] = facts.max_efa_interfaces
+        if len(set(interfaces.values())) > 1:
+            counts = ", ".join(f"{name}: {count}" for name, count in interfaces.items())
+            raise ValueError(
+                f"efa: the instance types have different EFA interface counts ({counts}); one launch template "
+                "cannot fit both: use one compute environment per instance type"
+            )
 
 
 class JobQueueConfig(_Model):
@@ -225,7 +278,7 @@ class JobQueueConfig(_Model):
     compute_environments: list[Name] = Field(min_length=1, max_length=3, description="Names, in order.")
     priority: int = Field(default=1, ge=0, le=1000)
     runnable_timeout_minutes: int = Field(
-        default=60,
+        default=30,
         ge=10,
         le=1440,
         description="Cancel a job stuck in RUNNABLE (unplaceable) after this long; Batch allows 10 min to 24 h.",
@@ -310,6 +363,38 @@ class JobDefinitionConfig(_Model):
                 raise ValueError(f"efa is set but {self.instance_type} does not support EFA")
         return self
 
+    @model_validator(mode="after")
+    def _node_groups(self) -> JobDefinitionConfig:
+        if not self.node_groups:
+            return self
+        facts = instance_types.lookup(self.instance_type)
+        spans = []
+        for index, group in enumerate(self.node_groups):
+            target = parse_target_nodes(group.target_nodes)
+            last = self.num_nodes - 1 if target.end is None else target.end
+            if target.start > self.num_nodes - 1 or last > self.num_nodes - 1:
+                raise ValueError(
+                    f"node_groups[{index}].target_nodes {group.target_nodes!r} reaches past the last node "
+                    f"({self.num_nodes - 1}); node indexes run 0..num_nodes-1"
+                )
+            if (target.start, last) in spans:
+                raise ValueError(f"node_groups[{index}].target_nodes {group.target_nodes!r} repeats an earlier range")
+            spans.append((target.start, last))
+            if facts is not None and group.vcpus is not None and group.vcpus > facts.vcpus:
+                raise ValueError(f"node_groups[{index}].vcpus {group.vcpus} is more than {self.instance_type} has")
+            if facts is not None and group.memory_mib is not None and group.memory_mib > facts.schedulable_memory_mib:
+                raise ValueError(
+                    f"node_groups[{index}].memory_mib {group.memory_mib} is more than {self.instance_type} leaves "
+                    f"to containers ({facts.schedulable_memory_mib} MiB)"
+                )
+        uncovered = [n for n in range(self.num_nodes) if not any(start <= n <= end for start, end in spans)]
+        if uncovered:
+            raise ValueError(
+                f"node_groups leave node(s) {', '.join(map(str, uncovered[:10]))} without a range; "
+                "cover 0..num_nodes-1 (an open range such as '1:' covers the rest)"
+            )
+        return self
+
     @property
     def vcpus_per_node(self) -> int | None:
         facts = instance_types.lookup(self.instance_type)
@@ -322,7 +407,17 @@ class JobDefinitionConfig(_Model):
         return self.num_nodes * per_node
 
 
-Network = Annotated[NewNetwork | ExistingNetwork, Field(discriminator="mode")]
+def _network_mode(value: Any) -> str:
+    """``mode`` may be left out for a new VPC (the default)."""
+    if isinstance(value, Mapping):
+        return str(value.get("mode", "new"))
+    return str(getattr(value, "mode", "new"))
+
+
+Network = Annotated[
+    Annotated[NewNetwork, Tag("new")] | Annotated[ExistingNetwork, Tag("existing")],
+    Discriminator(_network_mode),
+]
 
 
 class MnpConfig(_Model):
@@ -332,11 +427,47 @@ class MnpConfig(_Model):
         default="MnpEnvironment", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$", description="CloudFormation stack name."
     )
     env: Environment = Field(default_factory=Environment)
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags applied to every resource.")
+    tags: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tags applied to the stack's resources (not to the compute environment and placement group, "
+        "whose tags cannot change without replacing them; instances get them through the launch template).",
+    )
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        for key, value in tags.items():
+            if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
+                raise ValueError(f"tag key {key!r}: 1-128 characters, not starting with 'aws:' (reserved by AWS)")
+            if len(value) > 256:
+                raise ValueError(f"tag {key!r}: values are at most 256 characters")
+        return tags
+
     network: Network = Field(default_factory=NewNetwork)
     compute_environments: list[ComputeEnvironmentConfig] = Field(min_length=1)
     job_queues: list[JobQueueConfig] = Field(min_length=1)
     job_definitions: list[JobDefinitionConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _network_fits_env(self) -> MnpConfig:
+        network = self.network
+        region = self.env.region
+        zones = network.availability_zones if isinstance(network, NewNetwork) else [network.availability_zone]
+        if region and zones:
+            wrong = [zone for zone in zones or [] if zone[:-1] != region]
+            if wrong:
+                raise ValueError(f"network: Availability Zone(s) {', '.join(wrong)} are not in env.region {region}")
+        if (
+            isinstance(network, NewNetwork)
+            and not network.availability_zones
+            and region is None
+            and network.max_azs > 2
+        ):
+            raise ValueError(
+                f"network.max_azs {network.max_azs}: a stack with no env.region can only span 2 AZs (the CDK "
+                "cannot list the Region's AZs without one); set env.region, or network.availability_zones"
+            )
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> MnpConfig:
@@ -358,13 +489,14 @@ class MnpConfig(_Model):
                         f"job_queues[{index}].compute_environments: unknown compute environment {name!r} "
                         f"(defined: {', '.join(environments)})"
                     )
-            architectures = {
-                facts.architecture
-                for name in queue.compute_environments
-                if name in environments
-                for item in environments[name].instance_types
-                if (facts := instance_types.lookup(item)) is not None
-            }
+            architectures = instance_types.architectures_of(
+                [
+                    item
+                    for name in queue.compute_environments
+                    if name in environments
+                    for item in environments[name].instance_types
+                ]
+            )
             if len(architectures) > 1:
                 problems.append(f"job_queues[{index}]: its compute environments mix x86_64 and arm64")
         for index, jd in enumerate(self.job_definitions):
@@ -398,14 +530,34 @@ class MnpConfig(_Model):
                     f"job_definitions[{index}].efa: set efa: true on the compute environments of queue "
                     f"{queue.name!r} too"
                 )
+        queued = {name for queue in self.job_queues for name in queue.compute_environments}
+        for index, ce in enumerate(self.compute_environments):
+            if ce.name not in queued:
+                problems.append(
+                    f"compute_environments[{index}]: {ce.name!r} is in no job queue; add it to one or remove it"
+                )
+            elif ce.max_vcpus is None and not self.compute_environment_job_definitions(ce.name):
+                problems.append(
+                    f"compute_environments[{index}].max_vcpus: not set, and no job definition of its queues can run "
+                    f"on it to size it from; set max_vcpus"
+                )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
     def compute_environment_job_definitions(self, name: str) -> list[JobDefinitionConfig]:
-        """The job definitions a compute environment must be able to run (those of its queues)."""
+        """The job definitions a compute environment must be able to run: those of its queues whose
+        instance type it can launch (Batch places a job only where its type fits)."""
+        environment = next((ce for ce in self.compute_environments if ce.name == name), None)
+        if environment is None:
+            return []
         queue_names = {queue.name for queue in self.job_queues if name in queue.compute_environments}
-        return [jd for jd in self.job_definitions if jd.queue in queue_names]
+        return [
+            jd
+            for jd in self.job_definitions
+            if jd.queue in queue_names
+            and any(instance_types.covers(listed, jd.instance_type) for listed in environment.instance_types)
+        ]
 
 
 def _location(loc: Sequence[Any]) -> str:
@@ -430,10 +582,13 @@ def format_validation_error(error: ValidationError, *, source: str) -> str:
         elif item["type"] == "missing":
             message = "required field is missing"
         got = item.get("input")
-        shown = (
-            "" if item["type"] in {"missing", "extra_forbidden"} or isinstance(got, dict | list) else f" (got {got!r})"
-        )
-        lines.append(f"  - {where}: {message}{shown}")
+        quiet = item["type"] in {"missing", "extra_forbidden"} or isinstance(got, dict | list)
+        shown = "" if quiet else f" (got {got!r})"
+        if "\n" in message:  # several cross-field problems, each naming its own field path
+            lines.extend(f"  - {problem}" for problem in message.splitlines())
+            continue
+        # Cross-field checks name their own field paths; a bare "(top level)" would only add noise.
+        lines.append(f"  - {message}" if not item["loc"] else f"  - {where}: {message}{shown}")
     return "\n".join(lines)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -102,6 +103,36 @@ def lookup(name: str) -> InstanceTypeFacts | None:
 
 def known_types() -> tuple[str, ...]:
     return tuple(sorted(_table()))
+
+
+#: The documented architecture of each instance-type category.
+CATEGORY_ARCHITECTURES: dict[str, Architecture] = {
+    "optimal": "x86_64",
+    "default_x86_64": "x86_64",
+    "default_arm64": "arm64",
+}
+
+
+def entry_architectures(entry: str) -> frozenset[str] | None:
+    """The CPU architectures a compute environment's ``InstanceTypes`` entry can launch; None if unknown.
+
+    An exact type uses the facts table; a family (``c6g``) the architectures of the table's types of that
+    family; a category (``optimal``, ``default_arm64``) its documented architecture. A type or family the
+    table does not know is unknown (newer than the table), never guessed from its name.
+    """
+    name = entry.strip().lower()
+    if name in CATEGORY_ARCHITECTURES:
+        return frozenset({CATEGORY_ARCHITECTURES[name]})
+    if is_instance_type_name(name):
+        facts = lookup(name)
+        return frozenset({facts.architecture}) if facts is not None else None
+    found = {facts.architecture for facts in _table().values() if facts.family == name}
+    return frozenset(found) if found else None
+
+
+def architectures_of(entries: Iterable[str]) -> set[str]:
+    """Every known architecture the entries can launch (unknown entries contribute nothing)."""
+    return {arch for entry in entries for arch in (entry_architectures(entry) or ())}
 
 
 def covers(listed: str, instance_type: str) -> bool | None:

@@ -467,36 +467,15 @@ def describe(value: Any) -> str:
 
 # ------------------------------------------------------------------------------ CPU architectures
 
+
 #: The architecture of the instance-type categories a compute environment can list.
-CATEGORY_ARCHITECTURES: dict[str, str] = {
-    "optimal": "x86_64",
-    "default_x86_64": "x86_64",
-    "default_arm64": "arm64",
-}
-
-
 def entry_architectures(entry: Any) -> frozenset[str] | Any:
-    """The CPU architectures an ``InstanceTypes`` entry can launch; UNKNOWN when the facts do not say.
-
-    An exact type uses the facts table; a family (``c6g``) the architectures of the table's types of that
-    family; a category (``optimal``, ``default_arm64``) its documented architecture. A type or family the
-    table does not know is UNKNOWN (newer than the table), never guessed from its name.
-    """
+    """The CPU architectures an ``InstanceTypes`` entry can launch (:func:`instance_types.entry_architectures`);
+    UNKNOWN when the facts do not say."""
     if not isinstance(entry, str):
         return UNKNOWN
-    name = entry.strip().lower()
-    if name in CATEGORY_ARCHITECTURES:
-        return frozenset({CATEGORY_ARCHITECTURES[name]})
-    if instance_types.is_instance_type_name(name):
-        facts = instance_types.lookup(name)
-        return frozenset({facts.architecture}) if facts is not None else UNKNOWN
-    found: set[str] = set()
-    for known in instance_types.known_types():
-        if instance_types.family(known) == name:
-            facts = instance_types.lookup(known)
-            if facts is not None:
-                found.add(facts.architecture)
-    return frozenset(found) if found else UNKNOWN
+    found = instance_types.entry_architectures(entry)
+    return UNKNOWN if found is None else found
 
 
 @per_resource

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
+from constructs_lib import MnpPropsError
 from mnp_toolkit.config import ConfigError, MnpConfig, load_config
 from stacks.mnp_environment_stack import MnpEnvironmentStack
 
@@ -48,6 +49,20 @@ def add_policy_checks(app: cdk.App) -> None:
 
     add_mnp_checks(app)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks())
+
+
+def build_app_from_context(app: cdk.App) -> MnpEnvironmentStack:
+    """What app.py does: the stack from ``-c config=...`` plus the policy checks. A config the constructs
+    reject (a contradiction the schema cannot see) is reported like a config error: one message, exit 2."""
+    path = config_path(app)
+    config = load_config_or_exit(path)
+    try:
+        stack = build_environment_stack(app, config)
+    except MnpPropsError as error:
+        print(f"error: {path}: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    add_policy_checks(app)
+    return stack
 
 
 def build_environment_stack(app: cdk.App, config: MnpConfig) -> MnpEnvironmentStack:

@@ -82,12 +82,75 @@ def test_wrong_type_and_impossible_value_are_reported_together() -> None:
         ),
         (lambda d: d["job_definitions"][0].update(node_groups=[{"target_nodes": "3:1"}]), "starts after it ends"),
         (lambda d: d.update(network={"mode": "existing", "vpc_id": "vpc-1"}), "network.vpc_id"),
+        (lambda d: d.update(network={"cidr": "banana"}), "network.cidr: must be an IPv4 CIDR"),
+        (lambda d: d.update(network={"cidr": "10.0.0.0/24"}), "has no room for 2 private /19 subnets"),
+        (lambda d: d.update(network={"max_azs": 3}), "can only span 2 AZs"),
+        (
+            lambda d: d.update(env={"region": "us-east-1"}, network={"availability_zones": ["eu-west-1a"]}),
+            "eu-west-1a are not in env.region us-east-1",
+        ),
+        (lambda d: d.update(tags={"aws:owner": "me"}), "not starting with 'aws:'"),
+        (
+            lambda d: d["compute_environments"].append({"name": "spare", "instance_types": ["c5n.18xlarge"]}),
+            "compute_environments[1]: 'spare' is in no job queue",
+        ),
+        (
+            lambda d: (
+                d["compute_environments"].append({"name": "gpu", "instance_types": ["g5.12xlarge"]}),
+                d["job_queues"].append({"name": "gpu", "compute_environments": ["gpu"]}),
+            ),
+            "compute_environments[1].max_vcpus: not set, and no job definition",
+        ),
+        (
+            lambda d: d["compute_environments"][0].update(efa=True, instance_types=["c5n"]),
+            "efa: instance_types lists 'c5n', a family",
+        ),
+        (
+            lambda d: d["compute_environments"][0].update(efa=True, instance_types=["c5n.18xlarge", "p4d.24xlarge"]),
+            "different EFA interface counts (c5n.18xlarge: 1, p4d.24xlarge: 4)",
+        ),
+        (lambda d: d["compute_environments"][0].update(instance_types=["c5n", "c7g"]), "mixes x86_64 and arm64"),
+        (
+            lambda d: d["job_definitions"][0].update(node_groups=[{"target_nodes": "0"}, {"target_nodes": "1:5"}]),
+            "reaches past the last node (3)",
+        ),
+        (
+            lambda d: d["job_definitions"][0].update(node_groups=[{"target_nodes": "0:"}, {"target_nodes": "0:3"}]),
+            "repeats an earlier range",
+        ),
+        (
+            lambda d: d["job_definitions"][0].update(node_groups=[{"target_nodes": "0"}, {"target_nodes": "2:"}]),
+            "leave node(s) 1 without a range",
+        ),
+        (
+            lambda d: d["job_definitions"][0].update(node_groups=[{"target_nodes": "0:", "memory_mib": 196608}]),
+            "node_groups[0].memory_mib 196608 is more than c5n.18xlarge leaves",
+        ),
     ],
 )
 def test_contradictions_are_errors_naming_the_field(mutate: Any, expected: str) -> None:
     data = minimal()
     mutate(data)
     assert expected in error_of(data)
+
+
+def test_a_queue_ce_only_sizes_for_the_jobs_it_can_launch() -> None:
+    data = minimal()
+    data["compute_environments"].append({"name": "gpu", "instance_types": ["g5.12xlarge"], "max_vcpus": 96})
+    data["job_queues"][0]["compute_environments"] = ["mpi", "gpu"]
+    config = parse_config(data)
+    assert [jd.name for jd in config.compute_environment_job_definitions("mpi")] == ["hello"]
+    assert config.compute_environment_job_definitions("gpu") == []
+
+
+def test_cross_field_problems_are_listed_one_per_line() -> None:
+    data = minimal()
+    data["job_queues"][0]["compute_environments"] = ["nope"]
+    data["job_definitions"][0]["queue"] = "missing"
+    message = error_of(data)
+    assert "  - job_queues[0].compute_environments: unknown compute environment 'nope'" in message
+    assert "  - job_definitions[0].queue: unknown job queue 'missing'" in message
+    assert "(top level)" not in message
 
 
 def test_unknown_instance_type_needs_explicit_resources() -> None:

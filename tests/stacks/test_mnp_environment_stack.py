@@ -79,7 +79,7 @@ def test_existing_vpc_config_creates_no_network() -> None:
         template.resource_count_is(resource_type, 0)
     template.has_resource_properties(
         "AWS::Batch::ComputeEnvironment",
-        {"ComputeResources": Match.object_like({"Subnets": ["subnet-0a1b2c3d4e5f60718"], "MaxvCpus": 768})},
+        {"ComputeResources": Match.object_like({"Subnets": ["subnet-0a1b2c3d4e5f60718"], "MaxvCpus": 1024})},
     )
     assert synthesized.stack.region == "us-east-1" and synthesized.stack.account == "123456789012"
 

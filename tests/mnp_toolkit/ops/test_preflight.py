@@ -436,7 +436,12 @@ def test_plan_from_config_reads_existing_placement_group() -> None:
         {
             "network": {"mode": "new", "availability_zones": ["us-east-1b"]},
             "compute_environments": [
-                {"name": "hpc", "instance_types": ["c5n"], "existing_placement_group_name": "shared-cluster"}
+                {
+                    "name": "hpc",
+                    "instance_types": ["c5n"],
+                    "max_vcpus": 288,
+                    "existing_placement_group_name": "shared-cluster",
+                }
             ],
             "job_queues": [{"name": "hpc", "compute_environments": ["hpc"]}],
         }
