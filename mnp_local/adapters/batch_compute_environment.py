@@ -38,6 +38,8 @@ from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import ec2_backends
 from moto.iam.models import iam_backends
 
+from mnp_local.adapters._base import PhysicalIdAttributes
+
 BATCH_SERVICE = "batch.amazonaws.com"
 SERVICE_LINKED_ROLE_NAME = "AWSServiceRoleForBatch"
 
@@ -97,8 +99,12 @@ def _normalized(properties: dict[str, Any], *, account_id: str) -> tuple[str, st
     )
 
 
-class ComputeEnvironmentAdapter(CloudFormationModel):
+class ComputeEnvironmentAdapter(PhysicalIdAttributes, CloudFormationModel):
     """Replaces moto's model for the type (moto's model map keeps the last subclass per type)."""
+
+    CFN_TYPE = "AWS::Batch::ComputeEnvironment"
+    CFN_NAME_PROPERTY = "ComputeEnvironmentName"
+    CFN_ATTRIBUTES = frozenset({"ComputeEnvironmentArn"})
 
     def __init__(self, environment: ComputeEnvironment) -> None:
         self.environment = environment
@@ -106,28 +112,6 @@ class ComputeEnvironmentAdapter(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.environment.arn
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "ComputeEnvironmentName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Batch::ComputeEnvironment"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "ComputeEnvironmentArn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "ComputeEnvironmentArn":
-            return self.environment.arn
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(

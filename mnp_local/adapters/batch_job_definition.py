@@ -31,6 +31,8 @@ from moto.batch.models import JobDefinition, batch_backends
 from moto.batch.utils import lowercase_first_key
 from moto.core.common_models import CloudFormationModel
 
+from mnp_local.adapters._base import PhysicalIdAttributes
+
 
 def _register(*, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> JobDefinition:
     def lowered(key: str) -> Any:
@@ -68,8 +70,12 @@ def register() -> None:
     JobDefinition.describe = _describe_with_node_properties  # type: ignore[method-assign]
 
 
-class JobDefinitionAdapter(CloudFormationModel):
+class JobDefinitionAdapter(PhysicalIdAttributes, CloudFormationModel):
     """Replaces moto's model for the type (moto's model map keeps the last subclass per type)."""
+
+    CFN_TYPE = "AWS::Batch::JobDefinition"
+    CFN_NAME_PROPERTY = "JobDefinitionName"
+    CFN_ATTRIBUTES = frozenset({"JobDefinitionArn", "Id"})
 
     def __init__(self, definition: JobDefinition) -> None:
         self.definition = definition
@@ -77,28 +83,6 @@ class JobDefinitionAdapter(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.definition.arn
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "JobDefinitionName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Batch::JobDefinition"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("JobDefinitionArn", "Id")
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name in ("JobDefinitionArn", "Id"):
-            return self.definition.arn
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(

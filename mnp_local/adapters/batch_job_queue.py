@@ -23,9 +23,15 @@ from moto.batch.models import JobQueue, batch_backends
 from moto.batch.utils import lowercase_first_key
 from moto.core.common_models import CloudFormationModel
 
+from mnp_local.adapters._base import PhysicalIdAttributes
 
-class JobQueueAdapter(CloudFormationModel):
+
+class JobQueueAdapter(PhysicalIdAttributes, CloudFormationModel):
     """Replaces moto's model for the type (moto's model map keeps the last subclass per type)."""
+
+    CFN_TYPE = "AWS::Batch::JobQueue"
+    CFN_NAME_PROPERTY = "JobQueueName"
+    CFN_ATTRIBUTES = frozenset({"JobQueueArn"})
 
     def __init__(self, queue: JobQueue) -> None:
         self.queue = queue
@@ -33,28 +39,6 @@ class JobQueueAdapter(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.queue.arn
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "JobQueueName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Batch::JobQueue"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "JobQueueArn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "JobQueueArn":
-            return self.queue.arn
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(

@@ -23,7 +23,6 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from moto.core.exceptions import ServiceException
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_ip_addresses import ElasticAddress
 from moto.ec2.models.flow_logs import FlowLogs
@@ -32,6 +31,8 @@ from moto.ec2.models.launch_templates import LaunchTemplate
 from moto.ec2.models.nat_gateways import NatGateway
 from moto.ec2.models.route_tables import Route, RouteTable
 from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
+
+from mnp_local.adapters._base import already_done
 
 _NOT_FOUND_CODES = {
     "InvalidRouteTableID.NotFound",
@@ -46,13 +47,8 @@ _NOT_FOUND_CODES = {
 }
 
 
-@contextlib.contextmanager
-def _unless_gone() -> Any:
-    try:
-        yield
-    except ServiceException as error:
-        if getattr(error, "code", None) not in _NOT_FOUND_CODES:
-            raise
+def _unless_gone() -> contextlib.AbstractContextManager[None]:
+    return already_done(_NOT_FOUND_CODES)
 
 
 def _delete_route(backend: Any, physical_id: str) -> None:

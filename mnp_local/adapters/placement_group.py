@@ -26,6 +26,8 @@ from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import ec2_backends
 from moto.ec2.responses import EC2Response
 
+from mnp_local.adapters._base import PhysicalIdAttributes
+
 VALID_STRATEGIES = ("cluster", "spread", "partition")
 _STORE_ATTRIBUTE = "_mnp_local_placement_groups"
 
@@ -190,8 +192,12 @@ class _PlacementGroupResponses:
         return ActionResult({})
 
 
-class PlacementGroupModel(CloudFormationModel):
+class PlacementGroupModel(PhysicalIdAttributes, CloudFormationModel):
     """``AWS::EC2::PlacementGroup`` for moto's CloudFormation (every property replaces the group)."""
+
+    CFN_TYPE = "AWS::EC2::PlacementGroup"
+    CFN_NAME_PROPERTY = "GroupName"
+    CFN_ATTRIBUTES = frozenset({"GroupName"})
 
     def __init__(self, group: PlacementGroup) -> None:
         self.group = group
@@ -199,28 +205,6 @@ class PlacementGroupModel(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.group.group_name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "GroupName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::EC2::PlacementGroup"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "GroupName"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "GroupName":
-            return self.group.group_name
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(

@@ -23,8 +23,9 @@ from typing import Any
 
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
-from moto.core.exceptions import ServiceException
 from moto.ec2.models import ec2_backends
+
+from mnp_local.adapters._base import AdapterModel, already_done
 
 CUSTOM_TYPE = "Custom::VpcRestrictDefaultSG"
 
@@ -58,11 +59,8 @@ def revoke_default_rules(*, account_id: str, region_name: str, group_id: str) ->
         (backend.revoke_security_group_ingress, ingress),
         (backend.revoke_security_group_egress, egress),
     ):
-        try:
+        with already_done({"InvalidPermission.NotFound"}):
             revoke(**rule)
-        except ServiceException as error:
-            if getattr(error, "code", None) != "InvalidPermission.NotFound":
-                raise
 
 
 def grant_default_rules(*, account_id: str, region_name: str, group_id: str) -> None:
@@ -73,15 +71,14 @@ def grant_default_rules(*, account_id: str, region_name: str, group_id: str) -> 
         (backend.authorize_security_group_ingress, ingress),
         (backend.authorize_security_group_egress, egress),
     ):
-        try:
+        with already_done({"InvalidPermission.Duplicate", "InvalidGroup.NotFound"}):
             authorize(**rule)
-        except ServiceException as error:
-            if getattr(error, "code", None) not in ("InvalidPermission.Duplicate", "InvalidGroup.NotFound"):
-                raise
 
 
-class RestrictDefaultSecurityGroup(CloudFormationModel):
+class RestrictDefaultSecurityGroup(AdapterModel, CloudFormationModel):
     """The custom resource; its physical id is the default security group's id, as the handler's."""
+
+    CFN_TYPE = CUSTOM_TYPE
 
     def __init__(self, *, group_id: str) -> None:
         self.group_id = group_id
@@ -89,17 +86,6 @@ class RestrictDefaultSecurityGroup(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.group_id
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return CUSTOM_TYPE
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(

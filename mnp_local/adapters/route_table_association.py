@@ -21,9 +21,14 @@ from moto.core.common_models import CloudFormationModel
 from moto.ec2.exceptions import InvalidAssociationIdError
 from moto.ec2.models import ec2_backends
 
+from mnp_local.adapters._base import PhysicalIdAttributes
 
-class SubnetRouteTableAssociationAdapter(CloudFormationModel):
+
+class SubnetRouteTableAssociationAdapter(PhysicalIdAttributes, CloudFormationModel):
     """Replaces moto's model for the type (moto's model map keeps the last subclass per type)."""
+
+    CFN_TYPE = "AWS::EC2::SubnetRouteTableAssociation"
+    CFN_ATTRIBUTES = frozenset({"Id"})
 
     def __init__(self, *, association_id: str, route_table_id: str, subnet_id: str) -> None:
         self.association_id = association_id
@@ -33,28 +38,6 @@ class SubnetRouteTableAssociationAdapter(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.association_id
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::EC2::SubnetRouteTableAssociation"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Id":
-            return self.association_id
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(

@@ -20,6 +20,8 @@ from moto.core.common_models import CloudFormationModel
 from moto.core.exceptions import ServiceException
 from moto.ec2.models import ec2_backends
 
+from mnp_local.adapters._base import PhysicalIdAttributes
+
 
 def _permission(properties: dict[str, Any]) -> dict[str, Any]:
     ip_ranges = []
@@ -50,8 +52,11 @@ def _permission(properties: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class SecurityGroupEgressModel(CloudFormationModel):
+class SecurityGroupEgressModel(PhysicalIdAttributes, CloudFormationModel):
     """An egress rule of a security group."""
+
+    CFN_TYPE = "AWS::EC2::SecurityGroupEgress"
+    CFN_ATTRIBUTES = frozenset({"Id"})
 
     def __init__(self, *, rule_id: str, group_id: str) -> None:
         self.rule_id = rule_id
@@ -60,28 +65,6 @@ class SecurityGroupEgressModel(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.rule_id
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::EC2::SecurityGroupEgress"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Id":
-            return self.rule_id
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(

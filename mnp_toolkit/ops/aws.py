@@ -27,6 +27,7 @@ from mnp_toolkit.cli import CliError
 
 if TYPE_CHECKING:
     import boto3
+    from botocore.exceptions import ClientError
 
 #: Exit code for usage errors and AWS errors (argparse also uses 2).
 EXIT_AWS_ERROR = 2
@@ -208,8 +209,8 @@ def describe_aws_error(
     if isinstance(error, ParamValidationError):
         return f"{what}: invalid request parameters: {_clip(str(error))}"
     if isinstance(error, ClientError):
-        code = str(error.response.get("Error", {}).get("Code", "Unknown"))
-        message = _clip(str(error.response.get("Error", {}).get("Message", "")))
+        code = _error_field(error, "Code", default="Unknown")
+        message = _clip(_error_field(error, "Message"))
         operation = getattr(error, "operation_name", None)
         permission = _iam_action(service, operation)
         if code in _ACCESS_DENIED_CODES:
@@ -240,13 +241,25 @@ def describe_aws_error(
     return f"{what}: {type(error).__name__}: {_clip(str(error))}"
 
 
+def _error_field(error: ClientError, key: str, *, default: str = "") -> str:
+    """A field of the ``Error`` structure AWS answered ("Code", "Message"), ``default`` when absent."""
+    return str(error.response.get("Error", {}).get(key, default))
+
+
 def error_code(error: BaseException) -> str | None:
     """The AWS error code of a ``ClientError`` (None for other exceptions)."""
     from botocore.exceptions import ClientError
 
     if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", "")) or None
+        return _error_field(error, "Code") or None
     return None
+
+
+def error_message(error: BaseException) -> str:
+    """The AWS error message of a ``ClientError`` ("" for other exceptions)."""
+    from botocore.exceptions import ClientError
+
+    return _error_field(error, "Message") if isinstance(error, ClientError) else ""
 
 
 def is_setup_error(error: BaseException) -> bool:
@@ -283,14 +296,20 @@ def is_access_denied(error: BaseException) -> bool:
     return error_code(error) in _ACCESS_DENIED_CODES
 
 
+def aws_exception_types() -> tuple[type[BaseException], ...]:
+    """The exceptions an AWS call raises (botocore's base classes), for ``except`` clauses; a
+    function so that boto3 is imported only when a command talks to AWS."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
+
+
 @contextmanager
 def aws_errors(*, action: str, service: str | None = None, region: str | None = None) -> Iterator[None]:
     """Turn any botocore exception raised in the block into a one-line :class:`CliError` (exit 2)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
         yield
-    except (BotoCoreError, ClientError) as error:
+    except aws_exception_types() as error:
         raise CliError(
             describe_aws_error(error, action=action, service=service, region=region), EXIT_AWS_ERROR
         ) from None

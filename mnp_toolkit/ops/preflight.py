@@ -63,6 +63,21 @@ class CheckResult:
     detail: str
     fix: str = ""
 
+    @classmethod
+    def passed(cls, *, check: str, detail: str) -> CheckResult:
+        """A passing row (it needs no fix)."""
+        return cls(check=check, result=Result.PASS, detail=detail)
+
+    @classmethod
+    def failed(cls, *, check: str, detail: str, fix: str) -> CheckResult:
+        """A failing row: what is wrong, and the fix the table prints under it."""
+        return cls(check=check, result=Result.FAIL, detail=detail, fix=fix)
+
+    @classmethod
+    def could_not_check(cls, *, check: str, detail: str, fix: str) -> CheckResult:
+        """A row AWS did not answer (never a pass): why, and how to check it by hand."""
+        return cls(check=check, result=Result.UNKNOWN, detail=detail, fix=fix)
+
     def to_dict(self) -> dict[str, str]:
         return {"check": self.check, "result": str(self.result), "detail": self.detail, "fix": self.fix}
 
@@ -217,7 +232,7 @@ def _unknown(check: str, error: BaseException, *, action: str, service: str, fix
     detail = describe_aws_error(error, action=action, service=service)
     if isinstance(error, NotImplementedError):
         detail = f"could not {action}: the endpoint does not implement it ({error})"
-    return CheckResult(check=check, result=Result.UNKNOWN, detail=detail, fix=fix or "grant the permission and rerun")
+    return CheckResult.could_not_check(check=check, detail=detail, fix=fix or "grant the permission and rerun")
 
 
 def check_account(clients: Clients, *, expected: str | None) -> list[CheckResult]:
@@ -232,14 +247,11 @@ def check_account(clients: Clients, *, expected: str | None) -> list[CheckResult
                 EXIT_AWS_ERROR,
             ) from None
         return [_unknown("account", error, action="call sts:GetCallerIdentity", service="sts")]
-    if expected is None:
-        return [CheckResult(check="account", result=Result.PASS, detail=f"credentials of account {account}")]
-    if account == expected:
-        return [CheckResult(check="account", result=Result.PASS, detail=f"credentials of account {account}")]
+    if expected is None or account == expected:
+        return [CheckResult.passed(check="account", detail=f"credentials of account {account}")]
     return [
-        CheckResult(
+        CheckResult.failed(
             check="account",
-            result=Result.FAIL,
             detail=f"credentials are for account {account}, the config's env.account is {expected}",
             fix="use a --profile for the config's account, or correct env.account",
         )
@@ -251,11 +263,10 @@ def check_region(clients: Clients, *, expected: str | None) -> list[CheckResult]
     if expected is None:
         return []
     if expected == clients.region:
-        return [CheckResult(check="region", result=Result.PASS, detail=f"{clients.region} (env.region)")]
+        return [CheckResult.passed(check="region", detail=f"{clients.region} (env.region)")]
     return [
-        CheckResult(
+        CheckResult.failed(
             check="region",
-            result=Result.FAIL,
             detail=f"checking {clients.region}, but the config deploys to env.region {expected}",
             fix="drop --region (or AWS_REGION) or correct env.region",
         )
@@ -291,9 +302,8 @@ def check_offerings(
         return _offerings_unpinned(clients, zones=sorted(zones), instance_types=instance_types)
     if availability_zone not in zones:
         return [
-            CheckResult(
+            CheckResult.failed(
                 check=f"availability zone {availability_zone}",
-                result=Result.FAIL,
                 detail=f"{availability_zone} is not an Availability Zone of {clients.region} "
                 f"(it has {', '.join(sorted(zones)) or 'none'})",
                 fix="set the AZ to one of those, or --region to the AZ's Region",
@@ -328,11 +338,10 @@ def _matches(instance_type: str, offered: Iterable[str]) -> list[str]:
 def _offering_result(instance_type: str, availability_zone: str, offered: set[str]) -> CheckResult:
     check = f"offered: {instance_type} in {availability_zone}"
     if _matches(instance_type, offered):
-        return CheckResult(check=check, result=Result.PASS, detail="DescribeInstanceTypeOfferings lists it")
+        return CheckResult.passed(check=check, detail="DescribeInstanceTypeOfferings lists it")
     what = "instance type" if "." in instance_type else "no type of the family"
-    return CheckResult(
+    return CheckResult.failed(
         check=check,
-        result=Result.FAIL,
         detail=f"{what} {instance_type} is not offered in {availability_zone}",
         fix="choose another AZ (`aws ec2 describe-instance-type-offerings --location-type availability-zone "
         f"--filters Name=instance-type,Values={instance_type}`) or another instance type",
@@ -352,23 +361,19 @@ def _offerings_unpinned(clients: Clients, *, zones: Sequence[str], instance_type
         where = [zone for zone in zones if _matches(instance_type, per_zone[zone])]
         check = f"offered: {instance_type}"
         if where and len(where) == len(zones):
-            results.append(
-                CheckResult(check=check, result=Result.PASS, detail=f"offered in every AZ of {clients.region}")
-            )
+            results.append(CheckResult.passed(check=check, detail=f"offered in every AZ of {clients.region}"))
         elif where:
             results.append(
-                CheckResult(
+                CheckResult.could_not_check(
                     check=check,
-                    result=Result.UNKNOWN,
                     detail=f"offered only in {', '.join(where)}; the config does not pin the AZ (chosen at deploy)",
                     fix=f"pin network.availability_zones to start with one of {', '.join(where)}",
                 )
             )
         else:
             results.append(
-                CheckResult(
+                CheckResult.failed(
                     check=check,
-                    result=Result.FAIL,
                     detail=f"{instance_type} is not offered in any AZ of {clients.region}",
                     fix="choose another instance type or Region",
                 )
@@ -419,9 +424,8 @@ def check_efa(clients: Clients, *, instance_types: Sequence[str]) -> list[CheckR
         info = clients.type_info.get(instance_type)
         if info is None:
             results.append(
-                CheckResult(
+                CheckResult.failed(
                     check=check,
-                    result=Result.FAIL,
                     detail=f"DescribeInstanceTypes does not know {instance_type} in {clients.region}",
                     fix="check the instance type name and the Region",
                 )
@@ -430,20 +434,18 @@ def check_efa(clients: Clients, *, instance_types: Sequence[str]) -> list[CheckR
         network = info.get("NetworkInfo") or {}
         if "EfaSupported" not in network:
             results.append(
-                CheckResult(
+                CheckResult.could_not_check(
                     check=check,
-                    result=Result.UNKNOWN,
                     detail="DescribeInstanceTypes returned no NetworkInfo.EfaSupported",
                     fix="check the type in the EC2 documentation",
                 )
             )
         elif network["EfaSupported"]:
-            results.append(CheckResult(check=check, result=Result.PASS, detail="NetworkInfo.EfaSupported is true"))
+            results.append(CheckResult.passed(check=check, detail="NetworkInfo.EfaSupported is true"))
         else:
             results.append(
-                CheckResult(
+                CheckResult.failed(
                     check=check,
-                    result=Result.FAIL,
                     detail=f"{instance_type} does not support EFA",
                     fix="use an EFA-capable type (e.g. c5n.18xlarge, hpc7a.96xlarge, p4d.24xlarge) or set efa: false",
                 )
@@ -520,9 +522,8 @@ def check_quotas(clients: Clients, *, jobs: Sequence[JobNeed]) -> list[CheckResu
         vcpus, source = _vcpus(clients, job.instance_type)
         if quota is None or vcpus is None:
             results.append(
-                CheckResult(
+                CheckResult.could_not_check(
                     check=f"vCPU quota: {job.instance_type}",
-                    result=Result.UNKNOWN,
                     detail=(
                         f"the toolkit does not know which On-Demand quota counts {job.instance_type}"
                         if quota is None
@@ -575,12 +576,11 @@ def check_quotas(clients: Clients, *, jobs: Sequence[JobNeed]) -> list[CheckResu
             "(estimate: On-Demand instances DescribeInstances lists now)"
         )
         if value >= need + in_use:
-            results.append(CheckResult(check=check, result=Result.PASS, detail=detail))
+            results.append(CheckResult.passed(check=check, detail=detail))
         else:
             results.append(
-                CheckResult(
+                CheckResult.failed(
                     check=check,
-                    result=Result.FAIL,
                     detail=detail,
                     fix=f"request an increase of '{quota.name}' ({quota.code}) to at least {need + in_use} vCPUs "
                     f"in Service Quotas ({clients.region})"
@@ -613,15 +613,14 @@ def check_network(
     except Exception as error:
         if error_code(error) == "InvalidVpcID.NotFound":
             return [
-                CheckResult(
+                CheckResult.failed(
                     check=f"VPC {vpc_id}",
-                    result=Result.FAIL,
                     detail=f"{vpc_id} does not exist in {clients.region}",
                     fix="correct network.vpc_id or --region",
                 )
             ]
         return [_unknown(f"VPC {vpc_id}", error, action="call ec2:DescribeVpcs", service="ec2")]
-    results = [CheckResult(check=f"VPC {vpc_id}", result=Result.PASS, detail="exists")]
+    results = [CheckResult.passed(check=f"VPC {vpc_id}", detail="exists")]
     for subnet_id in subnet_ids:
         try:
             results.append(
@@ -630,9 +629,8 @@ def check_network(
         except Exception as error:
             if error_code(error) == "InvalidSubnetID.NotFound":
                 results.append(
-                    CheckResult(
+                    CheckResult.failed(
                         check=f"subnet {subnet_id}",
-                        result=Result.FAIL,
                         detail=f"{subnet_id} does not exist in {clients.region}",
                         fix="correct network.private_subnet_ids",
                     )
@@ -686,20 +684,18 @@ def _check_subnet(clients: Clients, *, subnet_id: str, vpc_id: str, availability
     else:
         target = next((str(v) for k, v in default.items() if k.endswith("Id") and v), "an unknown target")
         if not problems:
-            return CheckResult(
+            return CheckResult.could_not_check(
                 check=check,
-                result=Result.UNKNOWN,
                 detail=f"private; 0.0.0.0/0 goes to {target}: egress through it cannot be verified from here",
                 fix="make sure it reaches the internet (or ECR, S3 and CloudWatch Logs endpoints)",
             )
     if problems:
-        return CheckResult(
+        return CheckResult.failed(
             check=check,
-            result=Result.FAIL,
             detail="; ".join(problem for problem, _ in problems),
             fix="; ".join(dict.fromkeys(fix for _, fix in problems)),
         )
-    return CheckResult(check=check, result=Result.PASS, detail=f"private, {subnet.get('AvailabilityZone')}, {egress}")
+    return CheckResult.passed(check=check, detail=f"private, {subnet.get('AvailabilityZone')}, {egress}")
 
 
 def check_placement_groups(clients: Clients, *, names: Sequence[str]) -> list[CheckResult]:
@@ -725,9 +721,8 @@ def check_placement_groups(clients: Clients, *, names: Sequence[str]) -> list[Ch
                 continue
         if not groups:
             results.append(
-                CheckResult(
+                CheckResult.failed(
                     check=check,
-                    result=Result.FAIL,
                     detail=f"no placement group {name} in {clients.region}",
                     fix="create it (`aws ec2 create-placement-group --strategy cluster`) or let the toolkit create one",
                 )
@@ -736,12 +731,11 @@ def check_placement_groups(clients: Clients, *, names: Sequence[str]) -> list[Ch
         strategy = str(groups[0].get("Strategy", ""))
         state = str(groups[0].get("State", "available"))
         if strategy == "cluster" and state == "available":
-            results.append(CheckResult(check=check, result=Result.PASS, detail="strategy cluster, available"))
+            results.append(CheckResult.passed(check=check, detail="strategy cluster, available"))
         else:
             results.append(
-                CheckResult(
+                CheckResult.failed(
                     check=check,
-                    result=Result.FAIL,
                     detail=f"strategy {strategy or '?'}, state {state}: MNP nodes need a cluster placement group",
                     fix="use a placement group with strategy cluster",
                 )
@@ -778,9 +772,8 @@ def run_checks(clients: Clients, plan: PreflightPlan) -> list[CheckResult]:
             raise
         except Exception as error:  # no traceback reaches the user: the check becomes could-not-check
             results.append(
-                CheckResult(
+                CheckResult.could_not_check(
                     check=name,
-                    result=Result.UNKNOWN,
                     detail=describe_aws_error(error, action=f"check {name}"),
                     fix="rerun; report a bug if it persists",
                 )

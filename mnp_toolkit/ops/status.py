@@ -401,6 +401,17 @@ def positive_seconds(value: str) -> float:
     return seconds
 
 
+def add_interval_argument(parser: argparse.ArgumentParser, *, between: str) -> None:
+    """Add ``--interval``, the seconds between two polls of a followed job (`status --watch` and
+    `submit --wait` poll alike); ``between`` names them in the help, e.g. "polls with --wait"."""
+    parser.add_argument(
+        "--interval",
+        type=positive_seconds,
+        default=DEFAULT_INTERVAL_SECONDS,
+        help=f"seconds between {between} (default {DEFAULT_INTERVAL_SECONDS:g})",
+    )
+
+
 def _print(text: str, *, out: TextIO) -> None:
     print(text, file=out, flush=True)
 
@@ -460,12 +471,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("job_id", metavar="JOB_ID", help="the job id that `mnp submit` printed")
     parser.add_argument("--watch", action="store_true", help="refresh until the job ends")
-    parser.add_argument(
-        "--interval",
-        type=positive_seconds,
-        default=DEFAULT_INTERVAL_SECONDS,
-        help=f"seconds between refreshes with --watch (default {DEFAULT_INTERVAL_SECONDS:g})",
-    )
+    add_interval_argument(parser, between="refreshes with --watch")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     add_aws_arguments(parser)
     parser.set_defaults(func=_command)

@@ -27,16 +27,18 @@ from mnp_toolkit.ops.aws import (
     EXIT_AWS_ERROR,
     add_aws_arguments,
     aws_errors,
+    aws_exception_types,
     client_region,
     describe_aws_error,
     error_code,
+    error_message,
     is_access_denied,
     make_client,
 )
 from mnp_toolkit.ops.status import (
     DEFAULT_INTERVAL_SECONDS,
     JobStatus,
-    positive_seconds,
+    add_interval_argument,
     render_progress_line,
     render_text,
     watch_job,
@@ -108,7 +110,7 @@ def resolve_job_definition(client: Any, *, definition: str) -> JobDefinitionInfo
         paginator = client.get_paginator("describe_job_definitions")
         for page in paginator.paginate(jobDefinitionName=name, status="ACTIVE"):
             details.extend(page.get("jobDefinitions", []))
-    except _aws_exceptions() as error:
+    except aws_exception_types() as error:
         if is_access_denied(error):
             return None
         raise CliError(
@@ -124,12 +126,6 @@ def resolve_job_definition(client: Any, *, definition: str) -> JobDefinitionInfo
             EXIT_AWS_ERROR,
         )
     return _definition_info(max(candidates, key=lambda d: int(d.get("revision", 0))))
-
-
-def _aws_exceptions() -> tuple[type[BaseException], ...]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    return (BotoCoreError, ClientError)
 
 
 def _parse_range(target: str) -> tuple[int, int | None] | None:
@@ -196,7 +192,7 @@ def _explain_rejection(error: BaseException, *, nodes: int | None, definition: s
     line = describe_aws_error(error, action=f"submit {definition}", service="batch", region=region)
     if nodes is None or error_code(error) != "ClientException":
         return line
-    message = str(getattr(error, "response", {}).get("Error", {}).get("Message", "")).lower()
+    message = error_message(error).lower()
     if "node" in message or "range" in message:
         line += (
             f" -- overriding numNodes to {nodes} needs a node range with an open upper end (`n:`) "
@@ -252,7 +248,7 @@ def submit_job(
         request["nodeOverrides"] = {"numNodes": nodes}
     try:
         response = client.submit_job(**request)
-    except _aws_exceptions() as error:
+    except aws_exception_types() as error:
         raise CliError(
             _explain_rejection(error, nodes=nodes, definition=definition, region=region), EXIT_AWS_ERROR
         ) from None
@@ -330,12 +326,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--nodes", type=_node_count, help="number of nodes (overrides the definition's numNodes)")
     parser.add_argument("--name", help="job name (default: <definition>-<UTC time>)")
     parser.add_argument("--wait", action="store_true", help="follow the job until it ends")
-    parser.add_argument(
-        "--interval",
-        type=positive_seconds,
-        default=DEFAULT_INTERVAL_SECONDS,
-        help=f"seconds between polls with --wait (default {DEFAULT_INTERVAL_SECONDS:g})",
-    )
+    add_interval_argument(parser, between="polls with --wait")
     add_aws_arguments(parser)
     parser.set_defaults(func=_command)
 
