@@ -13,7 +13,8 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
-CDK := npx --no-install cdk --no-notices --no-version-reporting
+# The pinned CLI from package.json (what `npx cdk` runs), called directly: no npm start-up or npm notices.
+CDK := node_modules/.bin/cdk --no-notices --no-version-reporting
 PYTEST_ARGS ?=
 DEPLOY_ARGS ?=
 
@@ -46,7 +47,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml runtime
 node_modules/.installed: package.json package-lock.json
 	@command -v node >/dev/null || { echo "Node.js 20+ is required for the CDK CLI"; exit 1; }
 	@echo "Installing the pinned AWS CDK CLI into node_modules ..."
-	@npm ci --no-audit --no-fund --loglevel=error
+	@npm ci --no-audit --no-fund --silent
 	@touch $@
 
 synth: setup

@@ -183,6 +183,8 @@ class MnpJobDefinition(Construct):
         shared_memory_mib: int | None = None,
         job_role: iam.IRole | None = None,
         name: str | None = None,
+        execution_role: iam.IRole | None = None,
+        log_group: logs.ILogGroup | None = None,
     ) -> None:
         """Args:
         image: container image (a registry reference such as ``"public.ecr.aws/x/y:1"``, or an
@@ -206,6 +208,9 @@ class MnpJobDefinition(Construct):
         shared_memory_mib: size of ``/dev/shm`` for every container (NCCL and MPI use it).
         job_role: IAM role the containers run as.
         name: physical job definition name; default generated.
+        execution_role: share one ECS execution role between job definitions (default: one each).
+        log_group: share one log group (``log_retention`` is then the group's); streams are prefixed
+            with this construct's id. Default: a log group of its own.
         """
         super().__init__(scope, id)
         if retry_on not in ("infrastructure", "any"):
@@ -252,14 +257,16 @@ class MnpJobDefinition(Construct):
         ]
         self.required_vcpus = self._required_vcpus(settings)
 
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
-        self.execution_role = iam.Role(
+        # A stack with many job definitions shares one role and log group (CloudFormation allows 500
+        # resources a stack); each job definition then logs under its own stream prefix.
+        self.log_group = log_group or logs.LogGroup(self, "Logs", retention=log_retention)
+        self.execution_role = execution_role or iam.Role(
             self,
             "ExecutionRole",
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description="Pulls the images and ships the logs of an MNP job definition's containers",
         )
-        log_driver = ecs.LogDrivers.aws_logs(stream_prefix="mnp", log_group=self.log_group)
+        log_driver = ecs.LogDrivers.aws_logs(stream_prefix="mnp" if log_group is None else id, log_group=self.log_group)
         efa_devices = self._efa_device_count() if efa else 0
 
         containers: list[batch.MultiNodeContainer] = []

@@ -446,7 +446,12 @@ class MnpConfig(_Model):
     network: Network = Field(default_factory=NewNetwork)
     compute_environments: list[ComputeEnvironmentConfig] = Field(min_length=1)
     job_queues: list[JobQueueConfig] = Field(min_length=1)
-    job_definitions: list[JobDefinitionConfig] = Field(default_factory=list)
+    job_definitions: list[JobDefinitionConfig] = Field(
+        default_factory=list,
+        max_length=400,
+        description="At most 400 per stack (one resource each, plus the environment's, against "
+        "CloudFormation's 500-resource limit); split larger catalogs over several stacks.",
+    )
 
     @model_validator(mode="after")
     def _network_fits_env(self) -> MnpConfig:

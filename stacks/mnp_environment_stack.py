@@ -10,6 +10,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -71,6 +72,18 @@ class MnpEnvironmentStack(cdk.Stack):
         self.compute_availability_zone = self.network.availability_zones[0]
         compute_subnets = self.network.compute_subnets(availability_zone=self.compute_availability_zone)
 
+        # One execution role and one log group per retention for all job definitions: per-job roles and
+        # groups would cost 4 resources a job definition against CloudFormation's 500-resource limit.
+        self.job_execution_role = iam.Role(
+            self,
+            "JobExecutionRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description="Pulls the images and ships the logs of the stack's MNP job definitions",
+        )
+        self.job_log_groups: dict[int, logs.LogGroup] = {
+            days: logs.LogGroup(self, f"JobLogs{days}d", retention=retention(days))
+            for days in sorted({jd.log_retention_days for jd in config.job_definitions})
+        }
         self.job_definitions: dict[str, MnpJobDefinition] = {}
         for jd in config.job_definitions:
             self.job_definitions[jd.name] = MnpJobDefinition(
@@ -102,7 +115,8 @@ class MnpEnvironmentStack(cdk.Stack):
                 ]
                 if jd.node_groups
                 else None,
-                log_retention=retention(jd.log_retention_days),
+                log_group=self.job_log_groups[jd.log_retention_days],
+                execution_role=self.job_execution_role,
             )
 
         self.compute_environments: dict[str, MnpComputeEnvironment] = {}

@@ -297,3 +297,30 @@ def test_default_resources_match_the_instance() -> None:
     assert jd.instance_facts == C5N
     assert jd.num_nodes == 4 and jd.instance_type == "c5n.18xlarge"
     assert jd.props.num_nodes == 4 and jd.props.node_groups is None and jd.props.open_ended is True
+
+
+def test_job_definitions_can_share_execution_role_and_log_group() -> None:
+    """A stack with many job definitions shares one role and log group (CloudFormation's 500-resource
+    limit); each job logs under its own stream prefix."""
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_logs as logs
+    from aws_cdk.assertions import Template
+
+    stack = Stack(App(), "Shared")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+    group = logs.LogGroup(stack, "Logs")
+    for name in ("alpha", "beta"):
+        MnpJobDefinition(
+            stack, name, image="img", instance_type="c5n.18xlarge", num_nodes=2, execution_role=role, log_group=group
+        )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::IAM::Role", 1)
+    template.resource_count_is("AWS::Logs::LogGroup", 1)
+    prefixes = sorted(
+        jd["Properties"]["NodeProperties"]["NodeRangeProperties"][0]["Container"]["LogConfiguration"]["Options"][
+            "awslogs-stream-prefix"
+        ]
+        for jd in template.find_resources("AWS::Batch::JobDefinition").values()
+    )
+    assert prefixes == ["alpha", "beta"]

@@ -19,7 +19,12 @@ Nothing is terminated on the event's word alone: the parent and the node are des
 parent is left alone when it has already ended, is not RUNNING (between two attempts of a retried job,
 or the children have not been launched yet), when the failed node is the main node (Batch ends the job
 itself), when the node is not FAILED now (a later attempt restarted it), or when the node stopped
-before the parent's last finished attempt did (the failure belongs to an earlier attempt).
+before the parent's last finished attempt did (the failure belongs to an earlier attempt). Last, right
+before TerminateJob, the main node ``JOB_ID#<mainNode>`` is described: "If the main node exits, the job
+is considered finished, and all of the child nodes are stopped" (Batch user guide, "Job lifecycle for
+MNP jobs"), so for a moment the parent can still read RUNNING while a child that Batch stopped reads
+FAILED. The parent is terminated only while its main node is STARTING or RUNNING; a main node that has
+ended, or whose status cannot be read, means the job is Batch's to finish, and nothing is terminated.
 
 Every decision is logged as one JSON line on stdout (``"watchdog": "decision"``). Runs on the Lambda
 Python runtime: standard library and boto3 only, no imports from the rest of the project.
@@ -43,6 +48,8 @@ MAX_REASON_LENGTH = 1024
 DESCRIBE_BATCH = 100
 REASON_PREFIX = "mnp-watchdog"
 ENDED = frozenset({"SUCCEEDED", "FAILED"})
+#: Main-node states in which the job's current attempt is still going, so a FAILED child failed on its own.
+MAIN_NODE_ACTIVE = frozenset({"STARTING", "RUNNING"})
 
 
 class WatchdogInputError(ValueError):
@@ -221,7 +228,10 @@ def _decide(
     source: str,
     event_node: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """Terminate ``parent`` if one of ``nodes`` is a child that FAILED in the parent's current attempt."""
+    """Terminate ``parent`` if one of ``nodes`` is a child that FAILED in the parent's current attempt.
+
+    Both paths end here, so the main-node check below protects the event and the sweep alike.
+    """
     base: dict[str, Any] = {"source": source, "parent_job_id": parent["jobId"]}
     if event_node is not None:
         base.update(_ids(event_node))
@@ -243,6 +253,19 @@ def _decide(
         return _log({**base, "decision": "skip", "code": code, "nodes_skipped": skipped})
     failed.sort(key=lambda pair: pair[0])
     index, node = failed[0]
+    # Checked last, as one extra DescribeJobs call made only when a terminate is otherwise due.
+    main_skip = _main_node_skip(batch, parent)
+    if main_skip is not None:
+        return _log(
+            {
+                **base,
+                "decision": "skip",
+                **main_skip,
+                "node_index": index,
+                "node_job_id": node.get("jobId"),
+                "failed_nodes": len(failed),
+            }
+        )
     reason = _reason(index, node, others=len(failed) - 1)
     batch.terminate_job(jobId=parent["jobId"], reason=reason)
     return _log(
@@ -255,6 +278,37 @@ def _decide(
             "reason": reason,
         }
     )
+
+
+def _main_node_skip(batch: Any, parent: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Why ``parent`` must not be terminated given its main node's state **now**, or ``None``.
+
+    When the main node exits, Batch stops the child nodes and finishes the job from the main node's
+    result. A stopped child can read FAILED while the parent still reads RUNNING; terminating then could
+    turn a job whose main node SUCCEEDED into a FAILED one. The parent's own status lags, so the main
+    node job ``JOB_ID#<mainNode>`` is described afresh. No documented ``statusReason`` text identifies a
+    child that Batch stopped because the main node exited (none found in the Batch user guide or API
+    reference), so the decision rests on the main node's status, never on matching a reason string.
+
+    A status that cannot be read (no ``mainNode``, the node job not returned, no ``status``) is
+    ``main_node_unknown``: the watchdog never terminates on a guess, and the next sweep looks again.
+    An AWS API error is not swallowed here: it propagates to :func:`handle`, which logs and re-raises it.
+    """
+    main_index = (parent.get("nodeProperties") or {}).get("mainNode")
+    if not isinstance(main_index, int) or isinstance(main_index, bool):
+        return {"code": "main_node_unknown", "main_node_job_id": None, "main_node_status": None}
+    main_id = f"{parent['jobId']}#{main_index}"
+    found = [job for job in _describe(batch, [main_id]) if job.get("jobId") == main_id]
+    status = found[0].get("status") if found else None
+    if not isinstance(status, str) or not status:
+        return {"code": "main_node_unknown", "main_node_job_id": main_id, "main_node_status": None}
+    if status in ENDED:
+        return {"code": "main_node_ended", "main_node_job_id": main_id, "main_node_status": status}
+    if status not in MAIN_NODE_ACTIVE:
+        # SUBMITTED/PENDING/RUNNABLE: the main node is waiting for a new attempt; its children are not
+        # launched until it runs, so a FAILED child belongs to an attempt that is over.
+        return {"code": "main_node_not_running", "main_node_job_id": main_id, "main_node_status": status}
+    return None
 
 
 # --- helpers ---------------------------------------------------------------------------------------

@@ -190,6 +190,18 @@ def describe(*jobs: dict[str, Any]) -> dict[str, Any]:
     return {"jobs": list(jobs)}
 
 
+def expect_main_node(
+    stubber: LenientStubber, status: str | None, *, parent: str = PARENT, index_: int = 0, stopped: int | None = None
+) -> None:
+    """Queue the DescribeJobs of main node ``parent#index_`` that the handler makes just before TerminateJob.
+
+    The response is a documented ``JobDetail`` of a node job (``nodeDetails.isMainNode: true``);
+    ``status=None`` returns no job for that ID (DescribeJobs leaves unknown IDs out).
+    """
+    jobs = [] if status is None else [node_job(index_, status, main=True, stopped=stopped, parent=parent)]
+    stubber.add_response("describe_jobs", describe(*jobs), {"jobs": [f"{parent}#{index_}"]})
+
+
 # --- event path: Stubber (node jobs) -------------------------------------------------------------------
 
 
@@ -203,6 +215,7 @@ def test_child_failure_terminates_parent_with_reason_naming_the_node(
     expected_reason = (
         f"mnp-watchdog: child node 2 ({PARENT}#2) FAILED (exit code 137): Essential container in task exited"
     )
+    expect_main_node(stubber, "RUNNING")
     stubber.add_response("terminate_job", {}, {"jobId": PARENT, "reason": expected_reason})
 
     result = index.handle(state_change_event(failed), batch=client, job_queue=QUEUE_ARN)
@@ -309,6 +322,7 @@ def test_child_failure_in_the_current_attempt_of_a_retried_job_terminates(
     failed = node_job(3, "FAILED", stopped=T0 + 12 * MINUTE, reason="OutOfMemoryError: Container killed")
     parent_now = parent_job(started=T0 + 8 * MINUTE, attempts=[{"startedAt": T0, "stoppedAt": T0 + 6 * MINUTE}])
     stubber.add_response("describe_jobs", describe(parent_now, failed), {"jobs": [PARENT, f"{PARENT}#3"]})
+    expect_main_node(stubber, "RUNNING")
     stubber.add_response(
         "terminate_job",
         {},
@@ -354,6 +368,7 @@ def test_queue_given_by_name_matches_the_queue_arn(stubbed: tuple[Any, LenientSt
     client, stubber = stubbed
     failed = node_job(1, "FAILED", stopped=T0 + 5 * MINUTE, reason="x")
     stubber.add_response("describe_jobs", describe(parent_job(), failed), {"jobs": [PARENT, f"{PARENT}#1"]})
+    expect_main_node(stubber, "RUNNING")
     stubber.add_response(
         "terminate_job", {}, {"jobId": PARENT, "reason": f"mnp-watchdog: child node 1 ({PARENT}#1) FAILED: x"}
     )
@@ -368,6 +383,7 @@ def test_long_status_reason_is_cut_to_terminatejobs_1024_characters(stubbed: tup
     client, stubber = stubbed
     failed = node_job(1, "FAILED", stopped=T0 + 5 * MINUTE, reason="E" * 3000)
     stubber.add_response("describe_jobs", describe(parent_job(), failed), {"jobs": [PARENT, f"{PARENT}#1"]})
+    expect_main_node(stubber, "RUNNING")
     prefix = f"mnp-watchdog: child node 1 ({PARENT}#1) FAILED: "
     stubber.add_response("terminate_job", {}, {"jobId": PARENT, "reason": prefix + "E" * (1021 - len(prefix)) + "..."})
 
@@ -413,6 +429,144 @@ def test_unexpected_error_is_logged_as_such_and_raised(capsys: pytest.CaptureFix
         index.handle(state_change_event(node_job(1, "FAILED", stopped=T0)), batch=Broken(), job_queue=QUEUE_ARN)
 
     assert [(r["decision"], r["code"]) for r in logged(capsys)] == [("error", "unexpected_error")]
+
+
+# --- main node ended while the parent still reads RUNNING: Stubber ------------------------------------------
+#
+# "If the main node exits, the job is considered finished, and all of the child nodes are stopped" (Batch
+# user guide, "Job lifecycle for MNP jobs"). Until the parent's status catches up, a child that Batch
+# stopped can read FAILED under a RUNNING parent; the handler describes the main node before terminating.
+
+
+def _main_node_exited_then_child_stopped() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The window: the parent still RUNNING, child 1 FAILED two seconds after the main node stopped."""
+    return parent_job(), node_job(1, "FAILED", stopped=T0 + 10 * MINUTE + 2_000)
+
+
+@pytest.mark.parametrize("main_status", ["SUCCEEDED", "FAILED"])
+def test_child_stopped_after_the_main_node_ended_does_not_terminate(
+    stubbed: tuple[Any, LenientStubber], capsys: pytest.CaptureFixture[str], main_status: str
+) -> None:
+    """Stubber: main node #0 has ended, child #1 FAILED, parent still RUNNING -> no TerminateJob.
+
+    No terminate_job response is queued: a TerminateJob call would make the Stubber raise.
+    """
+    client, stubber = stubbed
+    parent, child = _main_node_exited_then_child_stopped()
+    stubber.add_response("describe_jobs", describe(parent, child), {"jobs": [PARENT, f"{PARENT}#1"]})
+    expect_main_node(stubber, main_status, stopped=T0 + 10 * MINUTE)
+
+    result = index.handle(state_change_event(child), batch=client, job_queue=QUEUE_ARN)
+
+    (decision,) = result["decisions"]
+    assert (decision["decision"], decision["code"]) == ("skip", "main_node_ended")
+    assert (decision["main_node_job_id"], decision["main_node_status"]) == (f"{PARENT}#0", main_status)
+    assert decision["node_job_id"] == f"{PARENT}#1"
+    assert logged(capsys) == [{"watchdog": "decision", **decision}]
+
+
+@pytest.mark.parametrize("main_status", ["RUNNING", "STARTING"])
+def test_child_failure_while_the_main_node_runs_terminates(
+    stubbed: tuple[Any, LenientStubber], main_status: str
+) -> None:
+    """Stubber: main node #0 not ended (RUNNING or STARTING), child #1 FAILED -> TerminateJob(parent)."""
+    client, stubber = stubbed
+    parent, child = _main_node_exited_then_child_stopped()
+    stubber.add_response("describe_jobs", describe(parent, child), {"jobs": [PARENT, f"{PARENT}#1"]})
+    expect_main_node(stubber, main_status)
+    stubber.add_response(
+        "terminate_job",
+        {},
+        {"jobId": PARENT, "reason": f"mnp-watchdog: child node 1 ({PARENT}#1) FAILED: no status reason"},
+    )
+
+    result = index.handle(state_change_event(child), batch=client, job_queue=QUEUE_ARN)
+
+    assert [(d["decision"], d["code"]) for d in result["decisions"]] == [("terminate", "child_failed")]
+
+
+def test_main_node_id_comes_from_the_parents_node_properties(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber: ``nodeProperties.mainNode`` is 2, so ``PARENT#2`` is described (not ``#0``); it SUCCEEDED."""
+    client, stubber = stubbed
+    child = node_job(0, "FAILED", stopped=T0 + 10 * MINUTE + 2_000)
+    stubber.add_response("describe_jobs", describe(parent_job(main_node=2), child), {"jobs": [PARENT, f"{PARENT}#0"]})
+    expect_main_node(stubber, "SUCCEEDED", index_=2, stopped=T0 + 10 * MINUTE)
+
+    (decision,) = index.handle(state_change_event(child), batch=client, job_queue=QUEUE_ARN)["decisions"]
+
+    assert (decision["code"], decision["main_node_job_id"]) == ("main_node_ended", f"{PARENT}#2")
+
+
+def test_main_node_that_cannot_be_described_does_not_terminate(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber: DescribeJobs of ``PARENT#0`` returns no job: nothing is terminated on a guess."""
+    client, stubber = stubbed
+    parent, child = _main_node_exited_then_child_stopped()
+    stubber.add_response("describe_jobs", describe(parent, child), {"jobs": [PARENT, f"{PARENT}#1"]})
+    expect_main_node(stubber, None)
+
+    (decision,) = index.handle(state_change_event(child), batch=client, job_queue=QUEUE_ARN)["decisions"]
+
+    assert (decision["decision"], decision["code"]) == ("skip", "main_node_unknown")
+    assert (decision["main_node_job_id"], decision["main_node_status"]) == (f"{PARENT}#0", None)
+
+
+def test_main_node_waiting_for_a_new_attempt_does_not_terminate(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber: main node RUNNABLE (not ended, not started): its children are not launched yet."""
+    client, stubber = stubbed
+    parent, child = _main_node_exited_then_child_stopped()
+    stubber.add_response("describe_jobs", describe(parent, child), {"jobs": [PARENT, f"{PARENT}#1"]})
+    expect_main_node(stubber, "RUNNABLE")
+
+    (decision,) = index.handle(state_change_event(child), batch=client, job_queue=QUEUE_ARN)["decisions"]
+
+    assert (decision["code"], decision["main_node_status"]) == ("main_node_not_running", "RUNNABLE")
+
+
+def test_main_node_lookup_error_is_raised_without_terminating(
+    stubbed: tuple[Any, LenientStubber], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Stubber: a throttled DescribeJobs of the main node fails the invocation (Lambda retries); no TerminateJob."""
+    client, stubber = stubbed
+    parent, child = _main_node_exited_then_child_stopped()
+    stubber.add_response("describe_jobs", describe(parent, child), {"jobs": [PARENT, f"{PARENT}#1"]})
+    stubber.add_client_error(
+        "describe_jobs",
+        service_error_code="TooManyRequestsException",
+        http_status_code=429,
+        expected_params={"jobs": [f"{PARENT}#0"]},
+    )
+
+    with pytest.raises(ClientError):
+        index.handle(state_change_event(child), batch=client, job_queue=QUEUE_ARN)
+
+    assert [(r["decision"], r["code"]) for r in logged(capsys)] == [("error", "aws_api_error")]
+
+
+def test_parent_without_main_node_index_does_not_terminate(capsys: pytest.CaptureFixture[str]) -> None:
+    """No AWS: a client double, because botocore's model requires ``nodeProperties.mainNode`` and the
+    Stubber would reject this response; the handler must still not terminate when the field is absent.
+    """
+    parent, child = _main_node_exited_then_child_stopped()
+    del parent["nodeProperties"]["mainNode"]
+
+    class Double:
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        def describe_jobs(self, *, jobs: list[str]) -> dict[str, Any]:
+            self.calls.append("describe_jobs")
+            return describe(*[job for job in (parent, child) if job["jobId"] in jobs])
+
+        def terminate_job(self, **_: Any) -> dict[str, Any]:
+            self.calls.append("terminate_job")
+            return {}
+
+    double = Double()
+    (decision,) = index.handle(state_change_event(child), batch=double, job_queue=QUEUE_ARN)["decisions"]
+
+    assert (decision["code"], decision["main_node_job_id"]) == ("main_node_unknown", None)
+    assert double.calls == ["describe_jobs"]
+    assert logged(capsys)[0]["code"] == "main_node_unknown"
 
 
 # --- malformed input: no AWS call -------------------------------------------------------------------------
@@ -516,6 +670,7 @@ def test_sweep_terminates_only_the_job_with_a_failed_child(
         node_job(2, "RUNNING", parent=sick),
     ]
     stubber.add_response("describe_jobs", describe(*sick_nodes), {"jobs": [f"{sick}#{i}" for i in range(4)]})
+    expect_main_node(stubber, "RUNNING", parent=sick)
     stubber.add_response(
         "terminate_job",
         {},
@@ -581,6 +736,49 @@ def test_sweep_ignores_a_failed_main_node_and_skips_node_lookups_for_ended_paren
 
     assert [d.get("code") for d in result["decisions"]] == ["no_failed_child", "parent_already_ended", None]
     assert result["decisions"][0]["nodes_skipped"][0]["code"] == "main_node_left_to_batch"
+
+
+def test_sweep_terminates_only_while_the_main_node_runs(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber: three RUNNING parents, each with FAILED child #1; only the one whose main node RUNS is terminated.
+
+    ``ended``: main node #0 SUCCEEDED (the sweep's node listing already shows it, and it is described again
+    before terminating); ``unknown``: the main node is not returned by DescribeJobs; ``live``: RUNNING.
+    No terminate_job response is queued for ``ended`` or ``unknown``: such a call would make the Stubber raise.
+    """
+    client, stubber = stubbed
+    ended, unknown, live = "ended-main", "unknown-main", "live-main"
+    stubber.add_response(
+        "list_jobs",
+        {"jobSummaryList": [_summary(ended), _summary(unknown), _summary(live)]},
+        {"jobQueue": QUEUE_ARN, "jobStatus": "RUNNING"},
+    )
+    stubber.add_response(
+        "describe_jobs",
+        describe(*(parent_job(job_id=j, num_nodes=2) for j in (ended, unknown, live))),
+        {"jobs": [ended, unknown, live]},
+    )
+    main_stop = T0 + 10 * MINUTE
+    for job, main_now in ((ended, "SUCCEEDED"), (unknown, None), (live, "RUNNING")):
+        listed_main = node_job(
+            0, main_now or "RUNNING", main=True, stopped=main_stop if main_now == "SUCCEEDED" else None, parent=job
+        )
+        child = node_job(1, "FAILED", stopped=main_stop + 2_000, reason="boom", parent=job)
+        stubber.add_response("describe_jobs", describe(listed_main, child), {"jobs": [f"{job}#0", f"{job}#1"]})
+        expect_main_node(stubber, main_now, parent=job, stopped=main_stop if main_now == "SUCCEEDED" else None)
+    stubber.add_response(
+        "terminate_job", {}, {"jobId": live, "reason": f"mnp-watchdog: child node 1 ({live}#1) FAILED: boom"}
+    )
+
+    result = index.handle(index.SWEEP_INPUT, batch=client, job_queue=QUEUE_ARN)
+
+    assert [(d["decision"], d.get("parent_job_id"), d.get("code")) for d in result["decisions"]] == [
+        ("skip", ended, "main_node_ended"),
+        ("skip", unknown, "main_node_unknown"),
+        ("terminate", live, "child_failed"),
+        ("sweep_done", None, None),
+    ]
+    assert result["decisions"][0]["main_node_status"] == "SUCCEEDED"
+    assert result["decisions"][0]["source"] == "sweep"
 
 
 # --- moto -----------------------------------------------------------------------------------------------
