@@ -29,6 +29,32 @@ ENV = {
 }
 
 
+def _in_process_pack_overhead(rounds: int) -> tuple[list[float], list[float]]:
+    """``app.synth()`` of the default stack without and with MnpChecks, alternating, in one warm process:
+    isolates what the pack adds to a synth from process start-up noise."""
+    import aws_cdk as cdk
+
+    from mnp_toolkit.cdk_plugin import add_mnp_checks
+    from mnp_toolkit.config import load_config
+    from stacks.app_builder import build_environment_stack
+
+    config = load_config(REPO / "config" / "default.yaml")
+    without: list[float] = []
+    with_pack: list[float] = []
+    for index in range(rounds + 1):
+        for pack, results in ((False, without), (True, with_pack)):
+            with tempfile.TemporaryDirectory(prefix="bench-inproc-") as outdir:
+                app = cdk.App(outdir=outdir)
+                build_environment_stack(app, config)
+                if pack:
+                    add_mnp_checks(app)
+                start = time.perf_counter()
+                app.synth()
+                if index:  # the first round warms jsii up
+                    results.append(time.perf_counter() - start)
+    return without, with_pack
+
+
 def _child(variant: str, jobs: int, outdir: str) -> None:
     """Runs inside the measured process."""
     import aws_cdk as cdk
@@ -123,6 +149,10 @@ def main() -> int:
     parser.add_argument("--scale", default="1,10,50,200")
     parser.add_argument("--scale-rounds", type=int, default=2)
     args = parser.parse_args()
+    if args.child == "in-process":
+        without, with_pack = _in_process_pack_overhead(args.rounds)
+        print(f"{statistics.median(without)} {statistics.median(with_pack)}")
+        return 0
     if args.child:
         _child(args.child, args.jobs, args.outdir)
         return 0
@@ -145,7 +175,21 @@ def main() -> int:
             f"{median[variant] / median['plain']:.2f}x | {median[variant] / median['empty']:.2f}x |"
         )
     pack_overhead = median["toolkit+pack"] / median["toolkit"] - 1
-    print(f"\nRule pack at synth: {pack_overhead * 100:+.1f}% (toolkit+pack vs toolkit, medians).")
+    print(f"\nRule pack, whole `cdk synth` process: {pack_overhead * 100:+.1f}% (toolkit+pack vs toolkit, medians).")
+    inproc = subprocess.run(
+        [sys.executable, __file__, "--child", "in-process", "--rounds", str(max(args.rounds, 5))],
+        env=ENV,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    without, with_pack = float(inproc[0]), float(inproc[1])
+    print(
+        f"Rule pack inside `app.synth()` (warm process, alternating, medians): {without * 1000:.0f} ms without, "
+        f"{with_pack * 1000:.0f} ms with: {(with_pack / without - 1) * 100:+.1f}%; the rest of the whole-process "
+        "difference is importing the pack (about 40 ms here) and noise."
+    )
     print(
         f"Toolkit (watchdog off, same resources as plain) vs plain CDK: "
         f"{median['toolkit-no-watchdog'] / median['plain']:.2f}x; with the watchdog: "

@@ -53,8 +53,10 @@ def main() -> int:
         if result.returncode != 0:
             failed = True
             lines += ["```", result.stderr[-3000:], "```", ""]
-        else:
+        elif any(line.startswith("|") for line in result.stdout.splitlines()):
             lines += [result.stdout.rstrip(), ""]
+        else:  # a plain-text table: keep its columns
+            lines += ["```text", result.stdout.rstrip(), "```", ""]
         print(result.stdout, flush=True)
         if result.returncode != 0:
             print(result.stderr[-3000:], file=sys.stderr)
