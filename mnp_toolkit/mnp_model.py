@@ -28,6 +28,7 @@ from typing import Any
 from mnp_toolkit import instance_types
 from mnp_toolkit.engine import per_resource, per_template
 from mnp_toolkit.job_definitions import mnp_job_definitions
+from mnp_toolkit.rules._base import NotApplicable
 from mnp_toolkit.template import (
     UNKNOWN,
     AvailabilityZone,
@@ -787,6 +788,16 @@ def not_ec2_capacity(ce: Resource) -> str | None:
         return "an UNMANAGED compute environment (MNP001 reports it)"
     if is_fargate(compute_type(ce)):
         return "a Fargate compute environment (MNP002 reports it)"
+    return None
+
+
+def mnp_ce_scope(resource: Resource, *, ec2_capacity: bool = False) -> NotApplicable | None:
+    """``None`` when a compute-environment rule applies to ``resource`` (an MNP CE, and with
+    ``ec2_capacity`` a managed EC2 one); else the NotApplicable the rule returns."""
+    if not is_mnp_compute_environment(resource):
+        return NotApplicable("not in the order of an MNP queue")
+    if ec2_capacity and (reason := not_ec2_capacity(resource)) is not None:
+        return NotApplicable(reason)
     return None
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, is_mnp_compute_environment
+from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, mnp_ce_scope
 from mnp_toolkit.rules._base import (
     Compliant,
     Level,
     NonCompliant,
-    NotApplicable,
     Rule,
     RuleResult,
     Unverifiable,
@@ -16,8 +15,8 @@ from mnp_toolkit.template import UNKNOWN, Resource, Template, same_text
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if not is_mnp_compute_environment(resource):
-        return NotApplicable("not in the order of an MNP queue")
+    if (scope := mnp_ce_scope(resource)) is not None:
+        return scope
     kind = resource.get("Type")
     if kind is UNKNOWN:
         return Unverifiable("the compute environment's Type is not fixed by the template")

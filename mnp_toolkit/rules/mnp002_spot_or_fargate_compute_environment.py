@@ -7,12 +7,11 @@ property to change.
 
 from __future__ import annotations
 
-from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, compute_type, is_mnp_compute_environment
+from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, compute_type, mnp_ce_scope
 from mnp_toolkit.rules._base import (
     Compliant,
     Level,
     NonCompliant,
-    NotApplicable,
     Problem,
     Rule,
     RuleResult,
@@ -31,8 +30,8 @@ _FARGATE_FIX = (
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if not is_mnp_compute_environment(resource):
-        return NotApplicable("not in the order of an MNP queue")
+    if (scope := mnp_ce_scope(resource)) is not None:
+        return scope
     name = resource.display_name
     problems: list[Problem] = []
     unknown: list[str] = []

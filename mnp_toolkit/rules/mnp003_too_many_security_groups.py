@@ -10,15 +10,13 @@ from mnp_toolkit.mnp_model import (
     COMPUTE_ENVIRONMENT,
     describe,
     group_key,
-    is_mnp_compute_environment,
-    not_ec2_capacity,
+    mnp_ce_scope,
     security_groups_of,
 )
 from mnp_toolkit.rules._base import (
     Compliant,
     Level,
     NonCompliant,
-    NotApplicable,
     Rule,
     RuleResult,
     Unverifiable,
@@ -29,10 +27,8 @@ MAX_SECURITY_GROUPS = 5
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if not is_mnp_compute_environment(resource):
-        return NotApplicable("not in the order of an MNP queue")
-    if (reason := not_ec2_capacity(resource)) is not None:
-        return NotApplicable(reason)
+    if (scope := mnp_ce_scope(resource, ec2_capacity=True)) is not None:
+        return scope
     groups = security_groups_of(resource)
     if groups is UNKNOWN:
         return Unverifiable(

@@ -19,7 +19,11 @@ from typing import Any
 from mnp_toolkit import instance_types
 from mnp_toolkit.engine import per_resource, per_template
 from mnp_toolkit.job_definitions import job_definition_model, mnp_job_definitions
-from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, instance_types_of, is_mnp_compute_environment, not_ec2_capacity
+from mnp_toolkit.mnp_model import (
+    COMPUTE_ENVIRONMENT,
+    instance_types_of,
+    mnp_ce_scope,
+)
 from mnp_toolkit.rules._base import (
     Compliant,
     Level,
@@ -124,10 +128,8 @@ def _mnp_needs(template: Template) -> _Needs:
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if not is_mnp_compute_environment(resource):
-        return NotApplicable("not in the order of an MNP queue")
-    if (reason := not_ec2_capacity(resource)) is not None:
-        return NotApplicable(reason)
+    if (scope := mnp_ce_scope(resource, ec2_capacity=True)) is not None:
+        return scope
     job_definitions = mnp_job_definitions(template)
     if not job_definitions:
         return NotApplicable("the template holds no MNP job definition")

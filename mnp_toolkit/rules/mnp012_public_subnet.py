@@ -10,7 +10,7 @@ from __future__ import annotations
 from mnp_toolkit.mnp_model import (
     COMPUTE_ENVIRONMENT,
     describe,
-    is_mnp_compute_environment,
+    mnp_ce_scope,
     subnet_exposure,
     subnets_of,
 )
@@ -18,7 +18,6 @@ from mnp_toolkit.rules._base import (
     Compliant,
     Level,
     NonCompliant,
-    NotApplicable,
     Problem,
     Rule,
     RuleResult,
@@ -28,8 +27,8 @@ from mnp_toolkit.template import UNKNOWN, Resource, Template
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if not is_mnp_compute_environment(resource):
-        return NotApplicable("not in the order of an MNP queue")
+    if (scope := mnp_ce_scope(resource)) is not None:
+        return scope
     subnets = subnets_of(resource)
     if subnets is UNKNOWN:
         return Unverifiable(f"the subnets of compute environment {resource.display_name} are not fixed by the template")

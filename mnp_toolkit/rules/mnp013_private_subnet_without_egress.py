@@ -20,7 +20,7 @@ from mnp_toolkit.mnp_model import (
     endpoint_type,
     endpoint_vpc,
     is_default_route,
-    is_mnp_compute_environment,
+    mnp_ce_scope,
     route_tables_of,
     route_target_kind,
     routes_of,
@@ -33,7 +33,6 @@ from mnp_toolkit.rules._base import (
     Compliant,
     Level,
     NonCompliant,
-    NotApplicable,
     Problem,
     Rule,
     RuleResult,
@@ -101,8 +100,8 @@ def _missing_endpoints(subnet: Resource, template: Template) -> list[str] | None
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if not is_mnp_compute_environment(resource):
-        return NotApplicable("not in the order of an MNP queue")
+    if (scope := mnp_ce_scope(resource)) is not None:
+        return scope
     subnets = subnets_of(resource)
     if subnets is UNKNOWN:
         return Unverifiable(f"the subnets of compute environment {resource.display_name} are not fixed by the template")

@@ -15,7 +15,7 @@ from mnp_toolkit.mnp_model import (
     COMPUTE_ENVIRONMENT,
     definitely_different_zones,
     describe_zone,
-    is_mnp_compute_environment,
+    mnp_ce_scope,
     placement_group_of,
     subnet_availability_zone,
     subnets_of,
@@ -41,8 +41,8 @@ def _spread_pair(zones: list[tuple[Resource, Any]]) -> tuple[tuple[Resource, Any
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if not is_mnp_compute_environment(resource):
-        return NotApplicable("not in the order of an MNP queue")
+    if (scope := mnp_ce_scope(resource)) is not None:
+        return scope
     group = placement_group_of(resource)
     if group is None:
         return NotApplicable("no placement group (MNP101 warns about that)")

@@ -24,11 +24,10 @@ from mnp_toolkit.job_definitions import (
     NodeAssignment,
     NodeRange,
     describe_assignments,
-    job_definition_model,
-    mnp_scope,
     number,
 )
-from mnp_toolkit.rules._base import Compliant, Level, NonCompliant, Problem, Rule, RuleResult, Unverifiable
+from mnp_toolkit.rules._base import Level, Problem, Rule, RuleResult
+from mnp_toolkit.rules._per_node import check_ranges_in_effect
 from mnp_toolkit.template import UNKNOWN, Resource, Template
 
 MEMORY_MANAGEMENT_URL = "https://docs.aws.amazon.com/batch/latest/userguide/memory-management.html"
@@ -100,39 +99,7 @@ def _range_problems(
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if (scope := mnp_scope(resource)) is not None:
-        return scope
-    model = job_definition_model(resource)
-    if model.ranges is None:
-        if model.range_entries is UNKNOWN:
-            return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")
-        return Compliant()
-    in_effect = model.ranges_in_effect()
-    certain = in_effect is not None and not model.has_unknown_ranges
-    checked: list[tuple[NodeRange, list[NodeAssignment] | None]] = (
-        list(in_effect)
-        if certain and in_effect is not None
-        else [(r, None) for r in model.ranges if r.target_state != "malformed"]
-    )
-    problems: list[Problem] = []
-    unsure = False
-    for node_range, nodes in checked:
-        found, range_unsure = _range_problems(resource, model, node_range, nodes)
-        problems.extend(found)
-        unsure = unsure or range_unsure
-    if problems and certain:
-        return NonCompliant(*problems)
-    if problems:
-        return Unverifiable(
-            "which node range applies to which node is not fixed by the template (NumNodes or a TargetNodes), "
-            f"and {'; '.join(p.message for p in problems)}"
-        )
-    if unsure:
-        return Unverifiable(
-            f"an instance type or resource requirement of job definition {resource.display_name} is not fixed "
-            "by the template"
-        )
-    return Compliant()
+    return check_ranges_in_effect(resource, _range_problems, unsure_about="an instance type or resource requirement")
 
 
 RULE = Rule(

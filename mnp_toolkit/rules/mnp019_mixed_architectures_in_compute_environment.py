@@ -12,14 +12,12 @@ from mnp_toolkit.mnp_model import (
     COMPUTE_ENVIRONMENT,
     compute_environment_architectures,
     instance_types_of,
-    is_mnp_compute_environment,
-    not_ec2_capacity,
+    mnp_ce_scope,
 )
 from mnp_toolkit.rules._base import (
     Compliant,
     Level,
     NonCompliant,
-    NotApplicable,
     Rule,
     RuleResult,
     Unverifiable,
@@ -28,10 +26,8 @@ from mnp_toolkit.template import UNKNOWN, Resource, Template
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if not is_mnp_compute_environment(resource):
-        return NotApplicable("not in the order of an MNP queue")
-    if (reason := not_ec2_capacity(resource)) is not None:
-        return NotApplicable(reason)
+    if (scope := mnp_ce_scope(resource, ec2_capacity=True)) is not None:
+        return scope
     architectures = compute_environment_architectures(resource)
     if architectures is UNKNOWN:
         return Unverifiable(

@@ -6,12 +6,15 @@ a group named by a literal or imported name, or without ``Strategy``, gives an i
 
 from __future__ import annotations
 
-from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, is_mnp_compute_environment, not_ec2_capacity, placement_group_of
+from mnp_toolkit.mnp_model import (
+    COMPUTE_ENVIRONMENT,
+    mnp_ce_scope,
+    placement_group_of,
+)
 from mnp_toolkit.rules._base import (
     Compliant,
     Level,
     NonCompliant,
-    NotApplicable,
     Rule,
     RuleResult,
     Unverifiable,
@@ -20,10 +23,8 @@ from mnp_toolkit.template import UNKNOWN, Resource, Template, same_text
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if not is_mnp_compute_environment(resource):
-        return NotApplicable("not in the order of an MNP queue")
-    if (reason := not_ec2_capacity(resource)) is not None:
-        return NotApplicable(reason)
+    if (scope := mnp_ce_scope(resource, ec2_capacity=True)) is not None:
+        return scope
     name = resource.display_name
     group = placement_group_of(resource)
     if group is None:

@@ -14,8 +14,7 @@ from mnp_toolkit.mnp_model import (
     describe,
     group_key,
     has_unresolved_rules,
-    is_mnp_compute_environment,
-    not_ec2_capacity,
+    mnp_ce_scope,
     rule_allows_all_traffic,
     rule_peer_group,
     security_group_rules,
@@ -25,7 +24,6 @@ from mnp_toolkit.rules._base import (
     Compliant,
     Level,
     NonCompliant,
-    NotApplicable,
     Rule,
     RuleResult,
     Unverifiable,
@@ -34,10 +32,8 @@ from mnp_toolkit.template import UNKNOWN, Resource, Template
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if not is_mnp_compute_environment(resource):
-        return NotApplicable("not in the order of an MNP queue")
-    if (reason := not_ec2_capacity(resource)) is not None:
-        return NotApplicable(reason)
+    if (scope := mnp_ce_scope(resource, ec2_capacity=True)) is not None:
+        return scope
     name = resource.display_name
     groups = security_groups_of(resource)
     if groups is UNKNOWN:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, is_mnp_compute_environment, not_ec2_capacity
+from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, mnp_ce_scope
 from mnp_toolkit.rules._base import (
     Compliant,
     Level,
     NonCompliant,
-    NotApplicable,
     Rule,
     RuleResult,
     Unverifiable,
@@ -16,10 +15,8 @@ from mnp_toolkit.template import UNKNOWN, Resource, Template, as_int
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if not is_mnp_compute_environment(resource):
-        return NotApplicable("not in the order of an MNP queue")
-    if (reason := not_ec2_capacity(resource)) is not None:
-        return NotApplicable(reason)
+    if (scope := mnp_ce_scope(resource, ec2_capacity=True)) is not None:
+        return scope
     raw = resource.get("ComputeResources", "MinvCpus")
     if raw is None:
         return Compliant()  # the default is 0
