@@ -26,7 +26,6 @@ a deterministic bug wastes every node's hours. ``retry_on="any"`` retries every 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -42,6 +41,7 @@ from constructs import Construct
 from constructs_lib._validation import MnpPropsError
 from mnp_toolkit import instance_types
 from mnp_toolkit.instance_types import InstanceTypeFacts
+from mnp_toolkit.job_definitions import TargetNodesError, parse_target_nodes
 
 _KIND = "MnpJobDefinition"
 MAX_NODES = 1000
@@ -52,8 +52,6 @@ MIN_TIMEOUT_SECONDS = 60
 #: Status reason Batch gives a job whose instance went away (terminated, failed health check).
 INFRASTRUCTURE_FAILURE_STATUS_REASON = "Host EC2*"
 _DEVICE_PERMISSIONS = ("READ", "WRITE", "MKNOD")
-
-_TARGET = re.compile(r"^(?P<start>\d*)(?P<colon>:?)(?P<end>\d*)$")
 
 Image = str | ecs.ContainerImage
 
@@ -409,28 +407,18 @@ class MnpJobDefinition(Construct):
 
     @staticmethod
     def _parse_target(id: str, target: str, num_nodes: int) -> tuple[int, int | None]:
-        match = _TARGET.match(target.strip())
-        if match is None or (not match["start"] and not match["end"]):
+        # The rule pack's parser (MNP009), so construct and pack agree on what TargetNodes means.
+        try:
+            parsed = parse_target_nodes(target)
+        except TargetNodesError as error:
             raise MnpPropsError(
                 _KIND,
                 id,
                 "node_groups.target_nodes",
-                f"{target!r} is malformed",
-                "use 'n', 'n:m', ':m' or 'n:' with non-negative integers",
-            )
-        start = int(match["start"]) if match["start"] else 0
-        if not match["colon"]:
-            end: int | None = start
-        else:
-            end = int(match["end"]) if match["end"] else None
-        if end is not None and start > end:
-            raise MnpPropsError(
-                _KIND,
-                id,
-                "node_groups.target_nodes",
-                f"{target!r} starts after it ends",
-                "write the range as start:end with start <= end",
-            )
+                str(error),
+                "use 'n', 'n:m', ':m' or 'n:' with non-negative integers and start <= end",
+            ) from None
+        start, end = parsed.start, parsed.end
         reach = start if end is None else end
         if reach >= num_nodes:
             raise MnpPropsError(

@@ -252,9 +252,9 @@ def test_rejects_bad_props(overrides: dict[str, Any], match: str) -> None:
 @pytest.mark.parametrize(
     ("targets", "match"),
     [
-        (["a:b"], "node_groups.target_nodes: 'a:b' is malformed"),
-        ([":"], "node_groups.target_nodes: ':' is malformed"),
-        (["-1:"], "node_groups.target_nodes: '-1:' is malformed"),
+        (["a:b"], "node_groups.target_nodes: 'a:b' is not of the form n:m, :m, n: or n"),
+        (["-1:"], "node_groups.target_nodes: '-1:' is not of the form"),
+        ([" 0:"], "node_groups.target_nodes: ' 0:' is not of the form"),
         (["3:1"], "node_groups.target_nodes: '3:1' starts after it ends"),
         (["0:4"], "node_groups.target_nodes: '0:4' reaches node 4 but the job has nodes 0 to 3"),
         (["4:"], "node_groups.target_nodes: '4:' reaches node 4"),
