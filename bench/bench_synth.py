@@ -184,10 +184,11 @@ def main() -> int:
         text=True,
         check=True,
     ).stdout.split()
-    without, with_pack = float(inproc[0]), float(inproc[1])
+    synth_without, synth_with = float(inproc[0]), float(inproc[1])
     print(
-        f"Rule pack inside `app.synth()` (warm process, alternating, medians): {without * 1000:.0f} ms without, "
-        f"{with_pack * 1000:.0f} ms with: {(with_pack / without - 1) * 100:+.1f}%; the rest of the whole-process "
+        f"Rule pack inside `app.synth()` (warm process, alternating, medians): {synth_without * 1000:.0f} ms "
+        f"without, {synth_with * 1000:.0f} ms with: {(synth_with / synth_without - 1) * 100:+.1f}%; the rest of the "
+        "whole-process "
         "difference is importing the pack (about 40 ms here) and noise."
     )
     print(
