@@ -20,6 +20,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from tests.helpers.moto_batch import MNP_CONTAINER, MOTO_BATCH_CONFIG, create_queue, register_mnp_definition
+
 REGION = "us-east-1"
 # A fixed instant (2026-11-24T15:00:00Z) in DescribeJobs' epoch milliseconds.
 T0_MS = 1_795_532_400_000
@@ -173,50 +175,14 @@ def moto_batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoBatch]:
     """
     from moto import mock_aws
 
-    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws(config={"batch": {"use_docker": False}}):
+    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws(config=MOTO_BATCH_CONFIG):
         _isolate(monkeypatch, tmp_path_factory.mktemp("aws"))
-        ec2 = boto3.client("ec2", region_name=REGION)
-        iam = boto3.client("iam", region_name=REGION)
+        create_queue(region=REGION, queue_name=MotoBatch.queue)
         batch = boto3.client("batch", region_name=REGION)
-        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-        group = ec2.create_security_group(GroupName="nodes", Description="nodes", VpcId=vpc)["GroupId"]
-        role = iam.create_role(RoleName="batch-service", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        profile = iam.create_instance_profile(InstanceProfileName="ecs-instance")["InstanceProfile"]["Arn"]
-        ce = batch.create_compute_environment(
-            computeEnvironmentName="mnp-ce",
-            type="MANAGED",
-            state="ENABLED",
-            computeResources={
-                "type": "EC2",
-                "minvCpus": 0,
-                "maxvCpus": 64,
-                "instanceTypes": ["c5.large"],
-                "subnets": [subnet],
-                "securityGroupIds": [group],
-                "instanceRole": profile,
-            },
-            serviceRole=role,
-        )["computeEnvironmentArn"]
-        batch.create_job_queue(
-            jobQueueName=MotoBatch.queue,
-            state="ENABLED",
-            priority=1,
-            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}],
-        )
-        container = {"image": "busybox", "vcpus": 1, "memory": 128, "command": ["true"]}
-        batch.register_job_definition(
-            jobDefinitionName=MotoBatch.mnp_definition,
-            type="multinode",
-            nodeProperties={
-                "numNodes": 3,
-                "mainNode": 0,
-                "nodeRangeProperties": [{"targetNodes": "0:2", "container": container}],
-            },
-        )
+        register_mnp_definition(region=REGION, name=MotoBatch.mnp_definition)
         batch.register_job_definition(
             jobDefinitionName=MotoBatch.container_definition,
             type="container",
-            containerProperties=container,
+            containerProperties=MNP_CONTAINER,
         )
         yield MotoBatch()

@@ -34,6 +34,8 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from tests.helpers.moto_batch import MOTO_BATCH_CONFIG, create_queue, register_mnp_definition
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 QUEUE_NAME = "mnp-queue"
@@ -789,47 +791,10 @@ def moto_queue() -> Iterator[Any]:
     """moto with a compute environment, the queue and a 3-node multinode job definition ``train-mnp``."""
     from moto import mock_aws
 
-    with mock_aws(config={"batch": {"use_docker": False}}):
-        ec2 = boto3.client("ec2", region_name=REGION)
-        iam = boto3.client("iam", region_name=REGION)
+    with mock_aws(config=MOTO_BATCH_CONFIG):
+        create_queue(region=REGION, queue_name=QUEUE_NAME)
+        register_mnp_definition(region=REGION, name="train-mnp")
         client = boto3.client("batch", region_name=REGION)
-        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-        group = ec2.create_security_group(GroupName="nodes", Description="nodes", VpcId=vpc)["GroupId"]
-        role = iam.create_role(RoleName="batch-service", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        profile = iam.create_instance_profile(InstanceProfileName="ecs-instance")["InstanceProfile"]["Arn"]
-        ce = client.create_compute_environment(
-            computeEnvironmentName="mnp-ce",
-            type="MANAGED",
-            state="ENABLED",
-            computeResources={
-                "type": "EC2",
-                "minvCpus": 0,
-                "maxvCpus": 64,
-                "instanceTypes": ["c5.large"],
-                "subnets": [subnet],
-                "securityGroupIds": [group],
-                "instanceRole": profile,
-            },
-            serviceRole=role,
-        )["computeEnvironmentArn"]
-        client.create_job_queue(
-            jobQueueName=QUEUE_NAME,
-            state="ENABLED",
-            priority=1,
-            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}],
-        )
-        client.register_job_definition(
-            jobDefinitionName="train-mnp",
-            type="multinode",
-            nodeProperties={
-                "numNodes": 3,
-                "mainNode": 0,
-                "nodeRangeProperties": [
-                    {"targetNodes": "0:2", "container": {"image": "busybox", "vcpus": 1, "memory": 128}}
-                ],
-            },
-        )
         yield client
 
 
