@@ -226,6 +226,22 @@ def test_efa_driver_install_can_be_left_to_the_image(synth: dict[str, Any]) -> N
     assert "efa_installer" not in _boot_script(synth["efa"].to_json())
 
 
+def test_no_boot_script_when_nothing_needs_one(stack: Stack) -> None:
+    """block_container_imds=False and no EFA: the launch template carries no user data at all."""
+    network = MnpNetwork(stack, "OpenNet", flow_logs=False)
+    MnpComputeEnvironment(
+        stack,
+        "OpenCe",
+        vpc=network.vpc,
+        subnets=network.compute_subnets(),
+        instance_types=["c5n.18xlarge"],
+        placement_group=None,
+        max_vcpus=72,
+        block_container_imds=False,
+    )
+    assert _boot_script(Template.from_stack(stack).to_json()) == ""
+
+
 def test_launch_template_version_is_pinned_so_changes_reach_instances(synth: dict[str, Any]) -> None:
     template = synth["plain"].to_json()
     (ce,) = resources_of(template, "AWS::Batch::ComputeEnvironment")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match, Template
@@ -144,3 +145,28 @@ def test_config_tags_skip_types_whose_tags_are_create_only(default_synth: Synthe
     assert any(r["Type"] == "AWS::EC2::VPC" and "mnp-batch-toolkit" in json.dumps(r["Properties"]) for r in resources)
     (launch_template,) = [r for r in resources if r["Type"] == "AWS::EC2::LaunchTemplate"]
     assert "mnp-batch-toolkit" in json.dumps(launch_template["Properties"]["LaunchTemplateData"]["TagSpecifications"])
+
+
+def test_existing_placement_group_is_used_by_name_and_none_is_created(tmp_path: Path) -> None:
+    import aws_cdk as cdk
+
+    from mnp_toolkit.config import parse_config
+    from stacks.app_builder import build_environment_stack
+
+    config = parse_config(
+        {
+            "compute_environments": [
+                {"name": "mpi", "instance_types": ["c5n.18xlarge"], "existing_placement_group_name": "shared-pg"}
+            ],
+            "job_queues": [{"name": "mpi", "compute_environments": ["mpi"], "watchdog": False}],
+            "job_definitions": [
+                {"name": "j", "queue": "mpi", "image": "img", "instance_type": "c5n.18xlarge", "num_nodes": 2}
+            ],
+        }
+    )
+    app = cdk.App(outdir=str(tmp_path))
+    template = Template.from_stack(build_environment_stack(app, config))
+    template.resource_count_is("AWS::EC2::PlacementGroup", 0)
+    template.has_resource_properties(
+        "AWS::Batch::ComputeEnvironment", {"ComputeResources": Match.object_like({"PlacementGroup": "shared-pg"})}
+    )
