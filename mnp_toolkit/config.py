@@ -322,6 +322,12 @@ class JobDefinitionConfig(_Model):
         default=None, ge=4, description="Per node; default: what the instance type leaves to containers."
     )
     gpus: int = Field(default=0, ge=0, description="GPUs per node.")
+    shared_memory_mib: int | None = Field(
+        default=None,
+        ge=1,
+        description="Size of /dev/shm in every container. Docker's default is 64 MiB, too small for NCCL and "
+        "PyTorch data loaders: multi-GPU training typically wants several GiB.",
+    )
     node_groups: list[NodeGroupConfig] | None = Field(
         default=None, max_length=5, description="Up to five node ranges; default: one range for all nodes."
     )
@@ -356,6 +362,13 @@ class JobDefinitionConfig(_Model):
                 raise ValueError(
                     f"memory_mib {self.memory_mib} is more than {self.instance_type} leaves to containers "
                     f"({facts.schedulable_memory_mib} MiB); such a job waits in RUNNABLE for ever"
+                )
+            if self.shared_memory_mib is not None and self.shared_memory_mib > (
+                self.memory_mib or facts.container_memory_mib
+            ):
+                raise ValueError(
+                    f"shared_memory_mib {self.shared_memory_mib} is more than the container's memory; /dev/shm "
+                    "counts against it"
                 )
             if self.gpus > facts.gpus:
                 raise ValueError(f"gpus {self.gpus} is more than {self.instance_type} has ({facts.gpus})")

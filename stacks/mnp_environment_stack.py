@@ -99,6 +99,7 @@ class MnpEnvironmentStack(cdk.Stack):
                 vcpus=jd.vcpus,
                 memory_mib=jd.memory_mib,
                 gpus=jd.gpus,
+                shared_memory_mib=jd.shared_memory_mib,
                 retry_attempts=jd.retry_attempts,
                 timeout=cdk.Duration.minutes(jd.timeout_minutes) if jd.timeout_minutes else None,
                 efa=jd.efa,

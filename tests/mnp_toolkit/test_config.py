@@ -75,6 +75,7 @@ def test_wrong_type_and_impossible_value_are_reported_together() -> None:
         (lambda d: d["job_definitions"][0].update(memory_mib=196608), "leaves to containers"),
         (lambda d: d["job_definitions"][0].update(efa=True), "set efa: true on the compute environments"),
         (lambda d: d["job_definitions"][0].update(instance_type="c5n"), "families are not allowed"),
+        (lambda d: d["job_definitions"][0].update(shared_memory_mib=200_000), "shared_memory_mib 200000 is more than"),
         (lambda d: d["compute_environments"][0].update(instance_types=["c5n.18xlarge", "c7g.16xlarge"]), "mixes"),
         (
             lambda d: d["compute_environments"][0].update(additional_security_group_ids=["sg-0123456789abcdef0"] * 5),

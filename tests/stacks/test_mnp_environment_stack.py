@@ -85,8 +85,11 @@ def test_existing_vpc_config_creates_no_network() -> None:
     assert synthesized.stack.region == "us-east-1" and synthesized.stack.account == "123456789012"
 
 
-def test_gpu_config_asks_for_gpus() -> None:
+def test_gpu_config_asks_for_gpus_and_a_large_dev_shm() -> None:
     synthesized = synthesize_config("gpu-training.yaml")
+    (jd,) = [r for r in synthesized.template["Resources"].values() if r["Type"] == "AWS::Batch::JobDefinition"]
+    for node_range in jd["Properties"]["NodeProperties"]["NodeRangeProperties"]:
+        assert node_range["Container"]["LinuxParameters"]["SharedMemorySize"] == 16384
     text = json.dumps(synthesized.template)
     assert '"Type": "GPU", "Value": "4"' in text or '{"Type": "GPU", "Value": "4"}' in text.replace("\n", "")
 
