@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mnp_toolkit.cli import CliError
 from mnp_toolkit.ops.aws import (
@@ -43,6 +43,9 @@ from mnp_toolkit.ops.aws import (
     make_client,
     make_session,
 )
+
+if TYPE_CHECKING:
+    from mnp_toolkit.config import MnpConfig
 
 DEFAULT_CONFIG_PATH = Path("config/default.yaml")
 EXIT_CHECK_FAILED = 1
@@ -162,47 +165,38 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value for value in values if value))
 
 
-def plan_from_config(config: Any) -> PreflightPlan:
-    """Derive the checks from an :class:`mnp_toolkit.config.MnpConfig`.
-
-    Read defensively (``getattr``) so that optional sections of the model may grow without breaking
-    preflight: an existing placement group is ``existing_placement_group_name`` of a compute environment.
-    """
-    from mnp_toolkit.instance_types import is_instance_type_name
+def plan_from_config(config: MnpConfig) -> PreflightPlan:
+    """Derive the checks from an :class:`mnp_toolkit.config.MnpConfig`."""
+    from mnp_toolkit.config import ExistingNetwork
+    from mnp_toolkit.instance_types import CATEGORY_ARCHITECTURES, is_instance_type_name
 
     network = config.network
-    mode = getattr(network, "mode", "new")
-    availability_zone: str | None = None
     vpc_id: str | None = None
     subnet_ids: tuple[str, ...] = ()
-    if mode == "existing":
-        availability_zone = getattr(network, "availability_zone", None)
-        vpc_id = getattr(network, "vpc_id", None)
-        subnet_ids = tuple(getattr(network, "private_subnet_ids", None) or getattr(network, "subnet_ids", None) or ())
+    if isinstance(network, ExistingNetwork):
+        availability_zone: str | None = network.availability_zone
+        vpc_id = network.vpc_id
+        subnet_ids = tuple(network.private_subnet_ids)
     else:
-        zones = getattr(network, "availability_zones", None) or ()
+        zones = network.availability_zones or ()
         availability_zone = zones[0] if zones else None  # compute subnets use the first AZ
 
-    job_definitions = list(getattr(config, "job_definitions", []) or [])
-    environments = list(getattr(config, "compute_environments", []) or [])
+    job_definitions = config.job_definitions
     instance_types = [jd.instance_type for jd in job_definitions]
-    efa_types = [jd.instance_type for jd in job_definitions if getattr(jd, "efa", False)]
+    efa_types = [jd.instance_type for jd in job_definitions if jd.efa]
     placement_groups: list[str] = []
-    for ce in environments:
-        instance_types += list(ce.instance_types)
-        if getattr(ce, "efa", False):
+    for ce in config.compute_environments:
+        instance_types += ce.instance_types
+        if ce.efa:
             efa_types += [t for t in ce.instance_types if is_instance_type_name(t)]
-            lookup = getattr(config, "compute_environment_job_definitions", None)
-            if callable(lookup):
-                efa_types += [jd.instance_type for jd in lookup(ce.name)]
-        existing = ce.existing_placement_group_name
-        if isinstance(existing, str) and existing:
-            placement_groups.append(existing)
+            efa_types += [jd.instance_type for jd in config.compute_environment_job_definitions(ce.name)]
+        if ce.existing_placement_group_name:
+            placement_groups.append(ce.existing_placement_group_name)
     return PreflightPlan(
-        account=getattr(getattr(config, "env", None), "account", None),
-        region=getattr(getattr(config, "env", None), "region", None),
+        account=config.env.account,
+        region=config.env.region,
         availability_zone=availability_zone,
-        instance_types=_unique(t for t in instance_types if t not in {"optimal", "default_x86_64", "default_arm64"}),
+        instance_types=_unique(t for t in instance_types if t not in CATEGORY_ARCHITECTURES),
         efa_instance_types=_unique(efa_types),
         jobs=tuple(
             JobNeed(name=jd.name, instance_type=jd.instance_type, num_nodes=jd.num_nodes) for jd in job_definitions
