@@ -30,6 +30,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 import aws_cdk
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
 
 from mnp_toolkit.cdk_plugin import PLUGIN_NAME, MnpChecks, add_mnp_checks
 from mnp_toolkit.loader import CdkAcknowledgement, cdk_acknowledgements, closest_acknowledgement
@@ -300,8 +301,8 @@ def test_pitfall_fails_real_cdk_synth_without_traceback(app_dir: Path) -> None:
     assert "Traceback" not in output and "jsii.errors" not in output and "JavaScriptError" not in output
 
 
-def _two_unmanaged(app: aws_cdk.App) -> tuple[batch.UnmanagedComputeEnvironment, batch.UnmanagedComputeEnvironment]:
-    stack = aws_cdk.Stack(app, "BothStack")
+def _two_unmanaged(stack: Construct) -> tuple[batch.UnmanagedComputeEnvironment, batch.UnmanagedComputeEnvironment]:
+    """Two UNMANAGED CEs in one queue marked MNP: two MNP001 violations (in a stack or a nested stack)."""
     ce_a = batch.UnmanagedComputeEnvironment(stack, "CeA")
     ce_b = batch.UnmanagedComputeEnvironment(stack, "CeB")
     queue = batch.JobQueue(
@@ -343,7 +344,7 @@ def _synth(app: aws_cdk.App, outdir: Path, plugin: MnpChecks) -> SynthResult:
 def both_acknowledged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthResult]:
     outdir = tmp_path_factory.mktemp("both")
     app = aws_cdk.App(outdir=str(outdir))
-    ce_a, ce_b = _two_unmanaged(app)
+    ce_a, ce_b = _two_unmanaged(aws_cdk.Stack(app, "BothStack"))
     aws_cdk.Validations.of(ce_a).acknowledge(aws_cdk.Acknowledgment(id="MnpChecks::MNP001", reason=REASON_A))
     aws_cdk.Validations.of(ce_b).acknowledge(aws_cdk.Acknowledgment(id="MnpChecks::MNP001", reason=REASON_B))
     plugin = add_mnp_checks(app)
@@ -452,18 +453,7 @@ def test_nested_stack_templates_are_checked(tmp_path: Path) -> None:
 def test_nested_stack_synth_one_acknowledged_still_fails(tmp_path: Path) -> None:
     """A real aws_cdk.NestedStack (found through the asset manifest under `python app.py`)."""
     app = aws_cdk.App(outdir=str(tmp_path))
-    nested = aws_cdk.NestedStack(aws_cdk.Stack(app, "Parent"), "Batch")
-    ce_a = batch.UnmanagedComputeEnvironment(nested, "CeA")
-    ce_b = batch.UnmanagedComputeEnvironment(nested, "CeB")
-    queue = batch.JobQueue(
-        nested,
-        "Queue",
-        compute_environments=[
-            batch.OrderedComputeEnvironment(compute_environment=ce_a, order=1),
-            batch.OrderedComputeEnvironment(compute_environment=ce_b, order=2),
-        ],
-    )
-    queue.node.default_child.add_metadata("mnp:queue", True)  # type: ignore[union-attr]
+    ce_a, _ = _two_unmanaged(aws_cdk.NestedStack(aws_cdk.Stack(app, "Parent"), "Batch"))
     aws_cdk.Validations.of(ce_a).acknowledge(aws_cdk.Acknowledgment(id="MnpChecks::MNP001", reason=REASON_A))
     result = _synth(app, tmp_path, add_mnp_checks(app, only=["MNP001"]))
     assert result.error is not None and "ValidationFailed" in result.error
