@@ -173,3 +173,11 @@ def test_existing_placement_group_is_used_by_name_and_none_is_created(tmp_path: 
     template.has_resource_properties(
         "AWS::Batch::ComputeEnvironment", {"ComputeResources": Match.object_like({"PlacementGroup": "shared-pg"})}
     )
+
+
+def test_every_retention_the_config_accepts_maps_to_a_cdk_value() -> None:
+    """config.py (no CDK import) lists the retentions; the stack maps each to the CDK enum."""
+    from mnp_toolkit.config import LOG_RETENTION_DAYS
+    from stacks.mnp_environment_stack import _RETENTION
+
+    assert sorted(_RETENTION) == sorted(LOG_RETENTION_DAYS)
