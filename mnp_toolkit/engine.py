@@ -198,15 +198,26 @@ def _evaluate(rule: Rule, resource: Resource, template: Template) -> Iterable[Fi
                 fix=problem.fix or rule.fix,
             )
     elif isinstance(result, Unverifiable):
+        note = unknowable_values_note(resource)
         yield Finding(
             rule=rule.id,
             level=Level.INFO,
             template=template.path,
             resource=resource.logical_id,
             path=resource.cdk_path,
-            message=f"Could not verify: {result.reason}",
+            message=f"Could not verify: {result.reason}" + (f" ({note})" if note else ""),
             fix=rule.fix,
         )
+
+
+@per_resource
+def unknowable_values_note(resource: Resource) -> str:
+    """What of a resource only a deployment fixes ("MaxvCpus comes from parameter X, default 1"), for the
+    words of an info: a parameter's Default is shown, never used as the value."""
+    origins = resource.template.parameter_origins(resource.properties)
+    if not origins:
+        return ""
+    return "only known at deploy time: " + "; ".join(origin.describe() for origin in origins)
 
 
 @dataclass(frozen=True)

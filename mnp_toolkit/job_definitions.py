@@ -33,6 +33,9 @@ from mnp_toolkit.template import UNKNOWN, Resource, Template, as_float, as_int, 
 JOB_DEFINITION = "AWS::Batch::JobDefinition"
 
 #: AWS Batch limits for multi-node parallel jobs (MNP docs; API ``NodeProperties``, ``RetryStrategy``).
+MIN_NODES = 1
+#: "You can have up to 1,000 nodes in a single job. This is the default limit for instances in an Amazon ECS
+#: cluster. You can request to increase this limit." (Batch user guide, "Node groups").
 MAX_NODES = 1000
 MAX_NODE_RANGES = 5
 MIN_MEMORY_MIB = 4
@@ -50,6 +53,7 @@ EKS_EFA_RESOURCE = "vpc.amazonaws.com/efa"
 MNP_DOCS_URL = "https://docs.aws.amazon.com/batch/latest/userguide/multi-node-parallel-jobs.html"
 NODE_RANGE_API_URL = "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeRangeProperty.html"
 NODE_PROPERTIES_API_URL = "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeProperties.html"
+NODE_GROUPS_DOCS_URL = "https://docs.aws.amazon.com/batch/latest/userguide/mnp-node-groups.html"
 
 
 def is_mnp_job_definition(resource: Resource) -> bool:

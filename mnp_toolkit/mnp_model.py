@@ -195,10 +195,13 @@ def compute_environments_using_launch_template(launch_template: Resource) -> lis
 
 @per_resource
 def security_groups_of(ce: Resource) -> list[Any] | Any:
-    """The security groups of a CE: ``SecurityGroupIds``, or where absent its launch template's.
+    """The security groups of a CE's *instances*: ``SecurityGroupIds``, or where absent its launch
+    template's ("If security groups are specified using both securityGroupIds and launchTemplate, the
+    values in securityGroupIds are used", API ``ComputeResource``).
 
     Elements are Resources (groups in the template) or resolved values (ids, UNKNOWN). Returns UNKNOWN
-    when the list itself cannot be known and None when the CE names no security group anywhere.
+    when the list itself cannot be known and None when the CE names no security group anywhere. The MNP
+    task interfaces use :func:`task_security_groups` instead.
     """
     ids = ce.get("ComputeResources", "SecurityGroupIds")
     if ids is None:
@@ -207,30 +210,104 @@ def security_groups_of(ce: Resource) -> list[Any] | Any:
             return UNKNOWN
         if not isinstance(launch_template, Resource):
             return None
-        data = launch_template.get("LaunchTemplateData")
-        if not isinstance(data, Mapping):
-            return UNKNOWN if data is UNKNOWN else None
-        ids = data.get("SecurityGroupIds")
-        if ids is None:
-            interfaces = data.get("NetworkInterfaces")
-            if isinstance(interfaces, list):
-                ids = []
-                for interface in interfaces:
-                    groups = interface.get("Groups") if isinstance(interface, Mapping) else UNKNOWN
-                    if isinstance(groups, list):
-                        ids.extend(groups)
-                    elif groups is not None:
-                        return UNKNOWN
-                ids = list(dict.fromkeys(_hashable(item) for item in ids))
-            elif interfaces is not None:
-                return UNKNOWN
-        if ids is None:
-            ids = data.get("SecurityGroups")
-        if ids is None:
-            return None
+        ids = launch_template_security_groups(launch_template)
+        if ids is None or ids is UNKNOWN:
+            return ids
     if not isinstance(ids, list):
         return UNKNOWN
     return [_group_target(ce.template, item) for item in ids]
+
+
+def launch_template_security_groups(launch_template: Resource) -> list[Any] | Any:
+    """The groups a launch template gives an instance (``SecurityGroupIds``, its network interfaces'
+    ``Groups``, or ``SecurityGroups``), unresolved into resources; None when it names none."""
+    data = launch_template.get("LaunchTemplateData")
+    if not isinstance(data, Mapping):
+        return UNKNOWN if data is UNKNOWN else None
+    ids = data.get("SecurityGroupIds")
+    if ids is None:
+        interfaces = data.get("NetworkInterfaces")
+        if isinstance(interfaces, list):
+            ids = []
+            for interface in interfaces:
+                groups = interface.get("Groups") if isinstance(interface, Mapping) else UNKNOWN
+                if isinstance(groups, list):
+                    ids.extend(groups)
+                elif groups is not None:
+                    return UNKNOWN
+            ids = list(dict.fromkeys(_hashable(item) for item in ids)) or None
+        elif interfaces is not None:
+            return UNKNOWN
+    if ids is None:
+        ids = data.get("SecurityGroups")
+    return ids
+
+
+@per_resource
+def task_security_groups(ce: Resource) -> list[Any] | Any:
+    """The security groups the MNP task interfaces of a CE get: exactly its ``SecurityGroupIds`` ("The
+    elastic network interfaces that are created and attached to an MNP task will use the security groups
+    specified in your compute environment. If you don't specify a security group, the default security
+    group for the VPC is used", Batch user guide, mnp-ce). A launch template's groups never reach them.
+
+    Resources for template groups, resolved values otherwise; None when the CE sets none (the VPC's
+    default group applies), UNKNOWN when the list is not fixed by the template.
+    """
+    ids = ce.get("ComputeResources", "SecurityGroupIds")
+    if ids is None:
+        return None
+    if not isinstance(ids, list):
+        return UNKNOWN
+    return [_group_target(ce.template, item) for item in ids]
+
+
+#: The CDK's custom resource that removes every rule of a VPC's default security group
+#: (``@aws-cdk/aws-ec2:restrictDefaultSecurityGroup``), and the property naming that group.
+RESTRICT_DEFAULT_SECURITY_GROUP = "Custom::VpcRestrictDefaultSG"
+_RESTRICTED_GROUP_PROPERTY = "DefaultSecurityGroupId"
+
+
+@dataclass(frozen=True)
+class RestrictedDefaultGroups:
+    """The VPCs whose default security group the template restricts: template VPCs by logical ID, and
+    whether some restriction names a group the template does not link to a VPC."""
+
+    vpcs: frozenset[str]
+    some_unlinked: bool
+
+    @property
+    def any(self) -> bool:
+        return bool(self.vpcs) or self.some_unlinked
+
+
+@per_template
+def restricted_default_groups(template: Template) -> RestrictedDefaultGroups:
+    vpcs: set[str] = set()
+    unlinked = False
+    for resource in template.of_type(RESTRICT_DEFAULT_SECURITY_GROUP):
+        value = resource.get(_RESTRICTED_GROUP_PROPERTY)
+        if isinstance(value, ResourceRef) and value.attribute == "DefaultSecurityGroup":
+            vpcs.add(value.logical_id)
+        else:
+            unlinked = True
+    return RestrictedDefaultGroups(frozenset(vpcs), unlinked)
+
+
+@per_resource
+def compute_environment_vpcs(ce: Resource) -> tuple[frozenset[str], bool]:
+    """The template VPCs (logical IDs) of a CE's subnets, and whether some subnet's VPC is not known."""
+    subnets = subnets_of(ce)
+    if not isinstance(subnets, list):
+        return frozenset(), True
+    vpcs: set[str] = set()
+    unknown = False
+    for subnet in subnets:
+        vpc = subnet_vpc(subnet) if isinstance(subnet, Resource) else UNKNOWN
+        if isinstance(vpc, ResourceRef):
+            vpcs.add(vpc.logical_id)
+        else:
+            unknown = True
+    return frozenset(vpcs), unknown or not subnets
 
 
 def _hashable(value: Any) -> Any:
@@ -496,6 +573,14 @@ def compute_environment_architectures(ce: Resource) -> dict[str, list[str]] | An
     return by_architecture
 
 
+#: ``ComputeResources.Type`` of an Amazon ECS Managed Instances compute environment (container jobs only).
+ECS_MANAGED_INSTANCES = "ECS_MANAGED_INSTANCES"
+
+
+def is_managed_instances(compute_type_value: Any) -> bool:
+    return isinstance(compute_type_value, str) and compute_type_value.upper() == ECS_MANAGED_INSTANCES
+
+
 def is_fargate(compute_type_value: Any) -> bool:
     return isinstance(compute_type_value, str) and compute_type_value.upper() in {"FARGATE", "FARGATE_SPOT"}
 
@@ -642,29 +727,31 @@ class SubnetExposure:
 
 @per_resource
 def subnet_exposure(subnet: Resource) -> SubnetExposure:
-    """A subnet is public when it sets ``MapPublicIpOnLaunch`` or a route table of it routes to an
-    internet gateway (the definition in the VPC user guide)."""
+    """A subnet is public when a route table of it sends the default route (``0.0.0.0/0``) to an internet
+    gateway. ``MapPublicIpOnLaunch`` alone does not make it public: with its default route through a NAT
+    gateway an instance without a public IP still gets out, and MNP containers never get one anyway."""
     reasons: list[str] = []
     unknown: list[str] = []
-    raw_map_public = subnet.get("MapPublicIpOnLaunch")
-    map_public = False if raw_map_public is None else as_bool(raw_map_public)
-    if map_public is True:
-        reasons.append("it sets MapPublicIpOnLaunch: true")
-    elif map_public is UNKNOWN:
-        unknown.append("its MapPublicIpOnLaunch is not fixed by the template")
     tables = route_tables_of(subnet)
     if tables is UNKNOWN:
         unknown.append("its route table is not associated in the template (the VPC's main route table applies)")
         return SubnetExposure(tuple(reasons), tuple(unknown))
     for table in tables:
         for route in routes_of(table):
+            default = is_default_route(route)
+            if default is False:
+                continue
             kind = route_target_kind(route)
             if kind == "internet-gateway":
-                destination = route.get("DestinationCidrBlock") or route.get("DestinationIpv6CidrBlock")
-                shown = destination if isinstance(destination, str) else "?"
-                reasons.append(f"route table {table.display_name} routes {shown} to an internet gateway")
-            elif kind is UNKNOWN:
-                unknown.append(f"route {route.display_name} has a target the template does not fix")
+                if default is UNKNOWN:
+                    unknown.append(
+                        f"route {route.display_name} goes to an internet gateway from a destination "
+                        "the template does not fix"
+                    )
+                else:
+                    reasons.append(f"route table {table.display_name} sends 0.0.0.0/0 to an internet gateway")
+            elif kind is UNKNOWN and default is True:
+                unknown.append(f"the default route {route.display_name} has a target the template does not fix")
     return SubnetExposure(tuple(reasons), tuple(unknown))
 
 
@@ -783,11 +870,14 @@ def vpc_endpoint_candidates(template: Template, vpc: Any) -> tuple[list[Resource
 
 def not_ec2_capacity(ce: Resource) -> str | None:
     """Why rules about managed EC2 capacity (placement, vCPU limits, security groups) do not apply to
-    ``ce``: it is UNMANAGED (MNP001 reports that) or Fargate (MNP002); None when they apply."""
+    ``ce``: it is UNMANAGED (MNP001 reports that), Fargate or ECS Managed Instances (MNP002); None when they
+    apply."""
     if is_unmanaged(ce):
         return "an UNMANAGED compute environment (MNP001 reports it)"
     if is_fargate(compute_type(ce)):
         return "a Fargate compute environment (MNP002 reports it)"
+    if is_managed_instances(compute_type(ce)):
+        return "an Amazon ECS Managed Instances compute environment (MNP002 reports it)"
     return None
 
 

@@ -99,8 +99,21 @@ def render_json(findings: Sequence[Finding], *, templates: Sequence[str]) -> str
 CATALOG_SECTIONS: tuple[tuple[str, range, str], ...] = (
     ("Errors", range(1, 100), "Synthesis fails; `mnp lint` exits 1."),
     ("Warnings", range(100, 200), "Reported; synthesis goes on; `mnp lint` exits 0 unless `--strict`."),
-    ("Security", range(200, 300), "Errors; our own, because cdk-nag skips launch templates used by Batch."),
+    (
+        "Security",
+        range(200, 300),
+        "Errors; our own, because cdk-nag skips launch templates used by Batch. Unlike the rules above, these "
+        "apply to every AWS Batch compute environment of a template (and, for MNP204, every job definition), "
+        "MNP or not: an IMDSv1 launch template is as open on a container-job compute environment.",
+    ),
 )
+
+#: What the rules of a section look at: MNP resources only, or every Batch resource.
+SECTION_SCOPE = {
+    "Errors": "MNP resources (MNP job definitions, MNP queues and their compute environments)",
+    "Warnings": "MNP resources (MNP job definitions, MNP queues and their compute environments)",
+    "Security": "every AWS Batch compute environment and job definition, MNP or not",
+}
 
 
 def rule_number(rule_id: str) -> int:
@@ -122,6 +135,7 @@ def rule_as_json(rule: Rule) -> dict[str, str]:
         "id": rule.id,
         "level": rule.level.value,
         "section": section_of(rule),
+        "applies_to": SECTION_SCOPE.get(section_of(rule), ""),
         "resource_type": rule.resource_type,
         "info": rule.info,
         "explanation": rule.explanation,

@@ -1,10 +1,12 @@
 """A read-only model of a synthesized CloudFormation template, with the resolution rules need.
 
 Rules never look at raw intrinsic functions: they ask :class:`Template` to *resolve* a value. Resolution
-follows only what the template itself fixes (``Ref``/``Fn::GetAtt`` to its own resources, parameter
-defaults, ``Fn::Select`` over lists and ``Fn::GetAZs``, ``Fn::Join``/``Fn::Sub`` of known parts,
-``Fn::FindInMap``) and returns :data:`UNKNOWN` for everything else (pseudo parameters, imports,
-conditions). A rule that meets :data:`UNKNOWN` does not guess: it reports nothing, or at most an info.
+follows only what the template itself fixes (``Ref``/``Fn::GetAtt`` to its own resources, ``Fn::Select``
+over lists and ``Fn::GetAZs``, ``Fn::Join``/``Fn::Sub`` of known parts, ``Fn::FindInMap``) and returns
+:data:`UNKNOWN` for everything else: parameters (a ``Default`` is not the deployed value), pseudo
+parameters, imports, SSM dynamic references, conditions. A rule that meets :data:`UNKNOWN` does not
+guess: it reports nothing, or at most an info, which names the parameter and its default
+(:meth:`Template.parameter_origins`).
 
 This module is plain Python (no aws-cdk-lib) so that ``mnp lint`` starts fast.
 """
@@ -89,6 +91,91 @@ _PSEUDO_PARAMETERS = frozenset(
     }
 )
 _SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]+)\}")
+_DYNAMIC_REFERENCE = "{{resolve:"
+#: How deep :meth:`Template.parameter_origins` looks into a value, and how many origins it names.
+_MAX_ORIGIN_DEPTH = 64
+_MAX_ORIGINS = 8
+
+
+@dataclass(frozen=True)
+class ValueOrigin:
+    """A part of a property that only a deployment fixes: a parameter, an import or an SSM reference."""
+
+    path: str  # where inside the property (``ComputeResources.MaxvCpus``), "" for the value itself
+    kind: str  # "parameter" | "import" | "ssm"
+    name: str
+    default: Any = None  # the parameter's Default, when it has one (``has_default`` tells None apart)
+    has_default: bool = False
+
+    def describe(self) -> str:
+        where = f"{self.path} " if self.path else ""
+        if self.kind == "parameter":
+            default = f", default {_short(self.default)}" if self.has_default else ", no default"
+            return f"{where}comes from parameter {self.name}{default}"
+        if self.kind == "import":
+            return f"{where}comes from an import ({self.name})"
+        return f"{where}comes from SSM parameter {self.name}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    import json
+
+    try:
+        text = json.dumps(value, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _collect_origins(template: Template, value: Any, path: str, found: list[ValueOrigin], *, depth: int) -> None:
+    if depth > _MAX_ORIGIN_DEPTH or len(found) >= _MAX_ORIGINS:
+        return
+    if isinstance(value, str):
+        if _DYNAMIC_REFERENCE in value:
+            found.append(ValueOrigin(path, "ssm", value.strip()[:80]))
+        return
+    if isinstance(value, Mapping):
+        if len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Ref" and isinstance(argument, str):
+                _add_name(template, argument, path, found)
+                return
+            if key == "Fn::ImportValue":
+                shown = argument if isinstance(argument, str) else _short(argument)
+                found.append(ValueOrigin(path, "import", str(shown)))
+                return
+            if key == "Fn::Sub":
+                text = argument[0] if isinstance(argument, list) and argument else argument
+                variables = argument[1] if isinstance(argument, list) and len(argument) == 2 else {}
+                if isinstance(text, str):
+                    for match in _SUB_VARIABLE.finditer(text):
+                        name = match.group(1).strip()
+                        if isinstance(variables, Mapping) and name in variables:
+                            _collect_origins(template, variables[name], path, found, depth=depth + 1)
+                        elif "." not in name:
+                            _add_name(template, name, path, found)
+                return
+        for key, item in value.items():
+            child = path if str(key).startswith("Fn::") else (f"{path}.{key}" if path else str(key))
+            _collect_origins(template, item, child, found, depth=depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _collect_origins(template, item, f"{path}[{index}]" if path else f"[{index}]", found, depth=depth + 1)
+
+
+def _add_name(template: Template, name: str, path: str, found: list[ValueOrigin]) -> None:
+    parameter = template.parameters.get(name)
+    if isinstance(parameter, Mapping):
+        parameter_type = str(parameter.get("Type", ""))
+        if parameter_type.startswith("AWS::SSM::Parameter"):
+            shown = parameter.get("Default", name)
+            found.append(ValueOrigin(path, "ssm", f"{shown} (parameter {name})"))
+        else:
+            found.append(
+                ValueOrigin(
+                    path, "parameter", name, default=parameter.get("Default"), has_default="Default" in parameter
+                )
+            )
 
 
 def is_known(value: Any) -> bool:
@@ -292,6 +379,8 @@ class Template:
                 return self._resolve_split(argument)
             if key.startswith("Fn::") or key == "Condition":
                 return UNKNOWN
+        if isinstance(value, str) and _DYNAMIC_REFERENCE in value:
+            return UNKNOWN  # {{resolve:ssm:...}}: CloudFormation substitutes it at deploy time
         if not deep:
             return value
         if isinstance(value, Mapping):
@@ -307,20 +396,19 @@ class Template:
             return UNKNOWN
         if name == "AWS::NoValue":
             return NO_VALUE
-        if name in _PSEUDO_PARAMETERS:
-            return UNKNOWN
         if name in self.resources:
             return ResourceRef(name)
-        parameter = self.parameters.get(name)
-        if isinstance(parameter, Mapping) and "Default" in parameter:
-            default = parameter["Default"]
-            parameter_type = str(parameter.get("Type", ""))
-            if parameter_type.startswith("AWS::SSM::Parameter"):
-                return UNKNOWN  # the default is an SSM parameter *name*, not the value
-            if parameter_type.startswith("List<") or parameter_type == "CommaDelimitedList":
-                return [item.strip() for item in str(default).split(",")] if default != "" else []
-            return default
+        # Pseudo parameters and parameters (with or without a Default) are only known at deploy time: a
+        # Default is what the stack gets when nobody passes a value, not what it was deployed with.
         return UNKNOWN
+
+    def parameter_origins(self, value: Any, *, path: str = "") -> list[ValueOrigin]:
+        """Where the parts of a raw value come from that the template cannot know before deploy:
+        parameters (with their ``Default``), imports and SSM dynamic references, each with the path
+        inside ``value`` (``ComputeResources.MaxvCpus``). Used to word "could not verify" findings."""
+        found: list[ValueOrigin] = []
+        _collect_origins(self, value, path, found, depth=0)
+        return found
 
     def _resolve_get_att(self, argument: Any) -> Any:
         if isinstance(argument, str) and "." in argument:

@@ -62,7 +62,7 @@ CheckFunction = Callable[[Resource, Template], RuleResult]
 
 @dataclass(frozen=True)
 class Rule:
-    """One catalog rule (see ../shared/spec/mnp-rules.md; the IDs are a public contract)."""
+    """One catalog rule (see spec/mnp-rules.md; the IDs are a public contract)."""
 
     id: str
     level: Level

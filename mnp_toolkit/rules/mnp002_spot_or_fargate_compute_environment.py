@@ -1,13 +1,14 @@
-"""MNP002: an MNP compute environment uses Spot capacity or Fargate.
+"""MNP002: an MNP compute environment is not EC2 On-Demand: Spot, Fargate or Amazon ECS Managed Instances.
 
 Spot shows as ``ComputeResources.Type: SPOT``, a ``SPOT_*`` allocation strategy or a ``BidPercentage``;
-Fargate as ``Type: FARGATE``/``FARGATE_SPOT``. Every such property is reported, so one run names every
-property to change.
+Fargate as ``Type: FARGATE``/``FARGATE_SPOT``; ECS Managed Instances as ``Type: ECS_MANAGED_INSTANCES``
+(their job definitions must be ``type: container``, so an MNP job never runs there). Every such property
+is reported, so one run names every property to change.
 """
 
 from __future__ import annotations
 
-from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, compute_type, mnp_ce_scope
+from mnp_toolkit.mnp_model import COMPUTE_ENVIRONMENT, ECS_MANAGED_INSTANCES, compute_type, mnp_ce_scope
 from mnp_toolkit.rules._base import (
     Compliant,
     Level,
@@ -22,6 +23,11 @@ from mnp_toolkit.template import UNKNOWN, Resource, Template
 _SPOT_FIX = (
     "Use on-demand capacity: ComputeResources.Type EC2 with AllocationStrategy BEST_FIT_PROGRESSIVE and no "
     "BidPercentage (aws-cdk-lib ManagedEc2EcsComputeEnvironment: spot=False, the default)."
+)
+_MANAGED_INSTANCES_FIX = (
+    "Run MNP jobs on a managed EC2 compute environment (ComputeResources.Type EC2; aws-cdk-lib "
+    "ManagedEc2EcsComputeEnvironment, or the toolkit's MnpComputeEnvironment); keep ECS Managed Instances "
+    "for container jobs."
 )
 _FARGATE_FIX = (
     "Run MNP jobs on an EC2 compute environment (aws-cdk-lib ManagedEc2EcsComputeEnvironment, or the "
@@ -45,6 +51,15 @@ def check(resource: Resource, template: Template) -> RuleResult:
                 f"Compute environment {name} has ComputeResources.Type {kind}: Fargate does not run "
                 "multi-node parallel jobs.",
                 _FARGATE_FIX,
+            )
+        )
+    elif kind == ECS_MANAGED_INSTANCES:
+        problems.append(
+            Problem(
+                f"Compute environment {name} has ComputeResources.Type {ECS_MANAGED_INSTANCES}: job definitions "
+                "on Amazon ECS Managed Instances must be type container, so multi-node parallel jobs never run "
+                "there.",
+                _MANAGED_INSTANCES_FIX,
             )
         )
     elif kind == "SPOT":
@@ -96,13 +111,16 @@ RULE = Rule(
     id="MNP002",
     level=Level.ERROR,
     resource_type=COMPUTE_ENVIRONMENT,
-    info="An MNP compute environment uses Spot capacity or Fargate.",
+    info="An MNP compute environment uses Spot capacity, Fargate or Amazon ECS Managed Instances.",
     explanation="AWS Batch does not support multi-node parallel jobs on Spot compute environments or on "
-    "Fargate: a queued MNP job is never placed there, and a reclaimed Spot node would kill the whole "
-    "job. Use on-demand EC2 capacity for every compute environment of an MNP queue.",
+    "Fargate, and job definitions on Amazon ECS Managed Instances must be type container: a queued MNP job "
+    "is never placed there, and a reclaimed Spot node would kill the whole job. Use on-demand EC2 capacity "
+    "for every compute environment of an MNP queue.",
     fix="Set ComputeResources.Type EC2, a non-Spot AllocationStrategy (BEST_FIT_PROGRESSIVE) and no "
     "BidPercentage (aws-cdk-lib ManagedEc2EcsComputeEnvironment with spot=False; the toolkit's "
     "MnpComputeEnvironment).",
-    source="https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html",
+    source="https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html; "
+    "https://docs.aws.amazon.com/batch/latest/userguide/fargate.html; "
+    "https://docs.aws.amazon.com/batch/latest/userguide/ecs-managed-instances-job-definitions.html",
     check=check,
 )

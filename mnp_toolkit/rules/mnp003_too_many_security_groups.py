@@ -1,7 +1,9 @@
 """MNP003: an MNP compute environment has more than five security groups.
 
-The groups are ``ComputeResources.SecurityGroupIds`` or, where that is absent, those of the launch
-template (``SecurityGroupIds``, ``SecurityGroups`` or its network interfaces' ``Groups``).
+Only ``ComputeResources.SecurityGroupIds`` counts: the MNP task interfaces use exactly those groups, or the
+VPC's default group when there are none (:func:`~mnp_toolkit.mnp_model.task_security_groups`). A launch
+template's groups go to the instances' own interfaces, never to the task interfaces, so they are not
+counted.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from mnp_toolkit.mnp_model import (
     describe,
     group_key,
     mnp_ce_scope,
-    security_groups_of,
+    task_security_groups,
 )
 from mnp_toolkit.rules._base import (
     Compliant,
@@ -29,7 +31,7 @@ MAX_SECURITY_GROUPS = 5
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_ce_scope(resource, ec2_capacity=True)) is not None:
         return scope
-    groups = security_groups_of(resource)
+    groups = task_security_groups(resource)
     if groups is UNKNOWN:
         return Unverifiable(
             f"the security groups of compute environment {resource.display_name} are not fixed by the template"
@@ -58,11 +60,11 @@ RULE = Rule(
     resource_type=COMPUTE_ENVIRONMENT,
     info="An MNP compute environment has more than five security groups.",
     explanation="Each node of a multi-node parallel job gets its own elastic network interface (awsvpc "
-    "network mode) carrying the compute environment's security groups, and AWS Batch allows at most five "
-    "security groups on such a compute environment: with more, the nodes cannot be started.",
-    fix="Merge rules so the compute environment names at most five security groups (aws-cdk-lib "
-    "ManagedEc2EcsComputeEnvironment securityGroups; the launch template's securityGroup(s) when the "
-    "compute environment names none).",
+    "network mode) carrying the security groups of the compute environment's SecurityGroupIds (the VPC's "
+    "default group when there are none), and AWS Batch allows at most five there: with more, the nodes "
+    "cannot be started. A launch template's groups never reach those interfaces and are not counted.",
+    fix="Merge rules so the compute environment's SecurityGroupIds name at most five security groups "
+    "(aws-cdk-lib ManagedEc2EcsComputeEnvironment securityGroups).",
     source="https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html",
     check=check,
 )

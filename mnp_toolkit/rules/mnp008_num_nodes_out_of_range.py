@@ -1,7 +1,8 @@
-"""MNP008: an MNP job definition's ``NumNodes`` is not between 1 and 1000.
+"""MNP008: an MNP job definition's ``NumNodes`` is smaller than 1.
 
-A missing ``NumNodes`` (or missing ``NodeProperties``) is an error too: CloudFormation and the Batch API
-require it for a multinode job definition. A value the template does not fix is an info, never an error.
+Above 1,000 is MNP109, a warning: 1,000 is a default limit that AWS raises on request. A missing
+``NumNodes`` (or missing ``NodeProperties``) is an error too: CloudFormation and the Batch API require it
+for a multinode job definition. A value the template does not fix is an info, never an error.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from mnp_toolkit.job_definitions import (
     JOB_DEFINITION,
     MAX_NODES,
+    MIN_NODES,
     MNP_DOCS_URL,
     is_plain_json,
     job_definition_model,
@@ -18,8 +20,9 @@ from mnp_toolkit.rules._base import Compliant, Level, NonCompliant, Rule, RuleRe
 from mnp_toolkit.template import UNKNOWN, Resource, Template
 
 _FIX = (
-    f"Set NodeProperties.NumNodes to 1..{MAX_NODES}: aws-cdk-lib MultiNodeJobDefinition derives it from the "
-    f"containers' startNode/endNode; the toolkit's MnpJobDefinition takes num_nodes (1..{MAX_NODES})."
+    "Set NodeProperties.NumNodes to 1 or more (a multi-node job usually has 2 or more): aws-cdk-lib "
+    "MultiNodeJobDefinition derives it from the containers' startNode/endNode; the toolkit's MnpJobDefinition "
+    "takes num_nodes."
 )
 
 
@@ -35,21 +38,18 @@ def check(resource: Resource, template: Template) -> RuleResult:
     num_nodes = model.num_nodes
     if num_nodes is None:
         return NonCompliant(
-            f"MNP job definition {resource.display_name} has no NodeProperties.NumNodes; it is required "
-            f"(1 to {MAX_NODES})."
+            f"MNP job definition {resource.display_name} has no NodeProperties.NumNodes; it is required (1 or more)."
         )
     if num_nodes is UNKNOWN:
         raw = model.raw_scalar("NumNodes")
         if is_plain_json(raw):
             return NonCompliant(
-                f"MNP job definition {resource.display_name} has NumNodes {raw!r}, which is not an integer "
-                f"(1 to {MAX_NODES})."
+                f"MNP job definition {resource.display_name} has NumNodes {raw!r}, which is not an integer (1 or more)."
             )
         return Unverifiable(f"the NumNodes of job definition {resource.display_name} is not fixed by the template")
-    if not 1 <= num_nodes <= MAX_NODES:
+    if num_nodes < MIN_NODES:
         return NonCompliant(
-            f"MNP job definition {resource.display_name} has NumNodes {num_nodes}; AWS Batch allows 1 to "
-            f"{MAX_NODES} nodes."
+            f"MNP job definition {resource.display_name} has NumNodes {num_nodes}; a job has at least {MIN_NODES} node."
         )
     return Compliant()
 
@@ -58,10 +58,10 @@ RULE = Rule(
     id="MNP008",
     level=Level.ERROR,
     resource_type=JOB_DEFINITION,
-    info=f"NumNodes is not between 1 and {MAX_NODES}.",
-    explanation=f"A multi-node parallel job runs on 1 to {MAX_NODES} nodes; RegisterJobDefinition rejects "
-    "any other NumNodes (and CloudFormation requires the property), so the deployment fails. Set NumNodes "
-    f"within 1..{MAX_NODES}.",
+    info="NumNodes is smaller than 1 (or missing, or not an integer).",
+    explanation="A multi-node parallel job runs on at least one node; RegisterJobDefinition rejects a smaller "
+    "or non-integer NumNodes (and CloudFormation requires the property), so the deployment fails. More than "
+    f"{MAX_NODES} nodes is MNP109, a warning: {MAX_NODES} is a default limit that can be raised.",
     fix=_FIX,
     source=MNP_DOCS_URL,
     check=check,

@@ -1,8 +1,9 @@
 """MNP012: a subnet of an MNP compute environment is public.
 
-Public means a route table of the subnet routes to an internet gateway, or the subnet sets
-``MapPublicIpOnLaunch`` (:func:`mnp_toolkit.mnp_model.subnet_exposure`). Subnets that are not resources
-of the template (literal IDs, imports, parameters) cannot be checked and give no error.
+Public means a route table of the subnet sends the default route (``0.0.0.0/0``) to an internet gateway
+(:func:`mnp_toolkit.mnp_model.subnet_exposure`). ``MapPublicIpOnLaunch`` alone does not: with a default
+route through a NAT gateway such a subnet works for MNP nodes. Subnets that are not resources of the
+template (literal IDs, imports, parameters) cannot be checked and give no error.
 """
 
 from __future__ import annotations
@@ -66,12 +67,12 @@ RULE = Rule(
     resource_type=COMPUTE_ENVIRONMENT,
     info="A subnet of an MNP compute environment is public.",
     explanation="Multi-node parallel jobs use the awsvpc network mode: each node container gets its own "
-    "network interface with a private IP only, never a public one. In a public subnet (routed to an "
-    "internet gateway) such an interface has no outbound access, so nodes cannot pull images, reach ECS "
-    "or ship logs, and the job fails.",
+    "network interface with a private IP only, never a public one. In a public subnet (its default route "
+    "0.0.0.0/0 goes to an internet gateway) such an interface has no outbound access, so nodes cannot pull "
+    "images, reach ECS or ship logs, and the job fails. MapPublicIpOnLaunch alone is not public: a subnet "
+    "whose default route goes through a NAT gateway works.",
     fix="Place the MNP compute environment in private subnets whose default route goes to a NAT gateway "
-    "(aws-cdk-lib: vpcSubnets={subnetType: SubnetType.PRIVATE_WITH_EGRESS}), and do not set "
-    "MapPublicIpOnLaunch on them.",
+    "(aws-cdk-lib: vpcSubnets={subnetType: SubnetType.PRIVATE_WITH_EGRESS}).",
     source="https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html",
     check=check,
 )

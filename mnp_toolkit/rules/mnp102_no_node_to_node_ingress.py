@@ -1,6 +1,9 @@
 """MNP102 (warning): no security group of an MNP compute environment admits all traffic from itself or
 from the environment's other groups.
 
+The groups are the compute environment's own ``SecurityGroupIds``: those are what the MNP task interfaces
+carry (:func:`~mnp_toolkit.mnp_model.task_security_groups`).
+
 Looks at inline ``SecurityGroupIngress`` and at ``AWS::EC2::SecurityGroupIngress`` resources: a rule
 counts when its ``SourceSecurityGroupId`` is one of the environment's groups and its ``IpProtocol`` is
 ``-1`` (MPI, NCCL and EFA need every protocol and port). Groups the template does not define may carry
@@ -18,7 +21,7 @@ from mnp_toolkit.mnp_model import (
     rule_allows_all_traffic,
     rule_peer_group,
     security_group_rules,
-    security_groups_of,
+    task_security_groups,
 )
 from mnp_toolkit.rules._base import (
     Compliant,
@@ -35,13 +38,14 @@ def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_ce_scope(resource, ec2_capacity=True)) is not None:
         return scope
     name = resource.display_name
-    groups = security_groups_of(resource)
+    groups = task_security_groups(resource)
     if groups is UNKNOWN:
         return Unverifiable(f"the security groups of compute environment {name} are not fixed by the template")
     if not groups:
         return Unverifiable(
-            f"compute environment {name} names no security group, so AWS Batch uses the VPC's default group, "
-            "whose rules the template does not show"
+            f"compute environment {name} sets no SecurityGroupIds, so its MNP task interfaces get the VPC's "
+            "default group, whose rules the template does not show (MNP111 reports a default group the "
+            "template restricts)"
         )
     own = {group_key(group) for group in groups if group is not UNKNOWN}
     undecided = any(not isinstance(group, Resource) for group in groups)

@@ -3,8 +3,9 @@
 "Used by a compute environment" means any compute environment of the template (MNP or not) names it in
 ``ComputeResources.LaunchTemplate`` or one of its ``Overrides``. IMDSv2 is required when
 ``LaunchTemplateData.MetadataOptions.HttpTokens`` is ``required``. An account-wide IMDS default (EC2
-``ModifyInstanceMetadataDefaults``) may require IMDSv2 too, but the template cannot show that, so the
-template must say it.
+``ModifyInstanceMetadataDefaults``) or an AMI registered with ``ImdsSupport: v2.0`` may require IMDSv2 too,
+but the template cannot show that, so the template must say it (or the finding is acknowledged with
+that reason).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def check(resource: Resource, template: Template) -> RuleResult:
     return NonCompliant(
         f"Launch template {resource.display_name}, used by compute environment "
         f"{', '.join(ce.display_name for ce in users)}, does not require IMDSv2: MetadataOptions.HttpTokens "
-        f"{shown}."
+        f"{shown}. (An AMI registered with ImdsSupport: v2.0 enforces IMDSv2 too, but the template does not "
+        "show which AMI the instances get: say it here, or acknowledge MNP201 naming that AMI.)"
     )
 
 

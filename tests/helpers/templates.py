@@ -231,3 +231,12 @@ def findings_for(rule_id: str, template: dict[str, Any], *, path: str = "test.te
 def errors_or_warnings(rule_id: str, template: dict[str, Any]) -> list[Finding]:
     """Only the findings that count (errors and warnings, not infos)."""
     return [f for f in findings_for(rule_id, template) if f.level.value != "info"]
+
+
+def only_info_naming_default(rule_id: str, template: dict[str, Any], *, parameter: str, default: str) -> Finding:
+    """A value from a parameter is unknowable (its Default is not the deployed value): the rule gives no
+    error or warning, and its info names the parameter and the default. Returns that info."""
+    found = findings_for(rule_id, template)
+    assert [f.level.value for f in found] == ["info"], [(f.level.value, f.message) for f in found]
+    assert f"parameter {parameter}, default {default}" in found[0].message, found[0].message
+    return found[0]

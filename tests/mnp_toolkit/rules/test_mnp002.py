@@ -4,7 +4,13 @@ import pytest
 
 from mnp_toolkit.packs import mnp_pack
 from tests.helpers.ce_templates import add_compute_environment, compute_resources
-from tests.helpers.templates import errors_or_warnings, findings_for, mnp_environment, resources
+from tests.helpers.templates import (
+    errors_or_warnings,
+    findings_for,
+    mnp_environment,
+    only_info_naming_default,
+    resources,
+)
 
 
 def test_on_demand_ec2_is_compliant() -> None:
@@ -69,11 +75,11 @@ def test_spot_ce_outside_mnp_queues_is_not_applicable() -> None:
     assert findings_for("MNP002", template) == []
 
 
-def test_type_from_parameter_default_is_resolved() -> None:
+def test_type_from_a_parameter_is_only_info_even_when_its_default_is_spot() -> None:
     template = mnp_environment()
     template["Parameters"] = {"CapacityType": {"Type": "String", "Default": "SPOT"}}
     compute_resources(template)["Type"] = {"Ref": "CapacityType"}
-    assert len(errors_or_warnings("MNP002", template)) == 1
+    only_info_naming_default("MNP002", template, parameter="CapacityType", default='"SPOT"')
 
 
 def test_unresolvable_type_is_info_not_error() -> None:
@@ -114,3 +120,27 @@ def test_malformed_type_is_info_not_a_traceback() -> None:
     template = mnp_environment()
     compute_resources(template)["Type"] = ["SPOT"]
     assert [f.level.value for f in findings_for("MNP002", template)] == ["info"]
+
+
+@pytest.mark.parametrize("kind", ["ECS_MANAGED_INSTANCES", "ecs_managed_instances"])
+def test_ecs_managed_instances_is_an_error(kind: str) -> None:
+    template = mnp_environment()
+    compute_resources(template)["Type"] = kind
+    found = errors_or_warnings("MNP002", template)
+    assert [(f.rule, f.level.value) for f in found] == [("MNP002", "error")]
+    assert "ECS_MANAGED_INSTANCES" in found[0].message and "type container" in found[0].message
+
+
+def test_ecs_managed_instances_outside_mnp_queues_is_not_applicable() -> None:
+    template = mnp_environment()
+    compute_resources(template)["Type"] = "ECS_MANAGED_INSTANCES"
+    resources(template)["JobQueue"]["Metadata"]["mnp:queue"] = False
+    resources(template)["OtherQueue"] = {"Type": "AWS::Batch::JobQueue", "Metadata": {"mnp:queue": True}}
+    assert findings_for("MNP002", template) == []
+
+
+def test_ec2_rules_leave_ecs_managed_instances_to_mnp002() -> None:
+    template = mnp_environment()
+    compute_resources(template)["Type"] = "ECS_MANAGED_INSTANCES"
+    compute_resources(template)["MaxvCpus"] = 1  # would be MNP004 on EC2 capacity
+    assert errors_or_warnings("MNP004", template) == []

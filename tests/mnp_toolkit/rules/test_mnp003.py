@@ -2,7 +2,7 @@
 
 from mnp_toolkit.packs import mnp_pack
 from tests.helpers.ce_templates import add_security_groups, compute_resources
-from tests.helpers.templates import errors_or_warnings, findings_for, mnp_environment, props
+from tests.helpers.templates import errors_or_warnings, findings_for, mnp_environment, only_info_naming_default, props
 
 
 def test_five_security_groups_pass() -> None:
@@ -36,11 +36,19 @@ def test_duplicates_count_once() -> None:
     assert findings_for("MNP003", template) == []
 
 
-def test_groups_come_from_launch_template_when_ce_names_none() -> None:
+def test_launch_template_groups_are_never_counted() -> None:
+    # Revised catalog (2026-12-01): MNP task interfaces use only the CE's own SecurityGroupIds.
     template = mnp_environment()
     del compute_resources(template)["SecurityGroupIds"]
     data = props(template, "LaunchTemplate")["LaunchTemplateData"]
     data["NetworkInterfaces"] = [{"DeviceIndex": 0, "Groups": [f"sg-{index}" for index in range(6)]}]
+    assert findings_for("MNP003", template) == []
+
+
+def test_ce_groups_count_even_when_the_launch_template_has_few() -> None:
+    template = mnp_environment()
+    compute_resources(template)["SecurityGroupIds"] = [f"sg-{index}" for index in range(6)]
+    props(template, "LaunchTemplate")["LaunchTemplateData"]["SecurityGroupIds"] = ["sg-a"]
     found = errors_or_warnings("MNP003", template)
     assert len(found) == 1 and "6 security groups" in found[0].message
 
@@ -65,13 +73,13 @@ def test_six_entries_with_unresolvable_ones_is_info_not_error() -> None:
     assert [f.level.value for f in findings_for("MNP003", template)] == ["info"]
 
 
-def test_list_parameter_default_is_resolved() -> None:
+def test_list_parameter_with_six_default_groups_is_only_info() -> None:
     template = mnp_environment()
     template["Parameters"] = {
         "Groups": {"Type": "List<AWS::EC2::SecurityGroup::Id>", "Default": "sg-1,sg-2,sg-3,sg-4,sg-5,sg-6"}
     }
     compute_resources(template)["SecurityGroupIds"] = {"Ref": "Groups"}
-    assert len(errors_or_warnings("MNP003", template)) == 1
+    only_info_naming_default("MNP003", template, parameter="Groups", default='"sg-1,sg-2,sg-3,sg-4,sg-5,sg-6"')
 
 
 def test_rule_matches_the_catalog() -> None:

@@ -1,12 +1,20 @@
 """MNP004: MaxvCpus of an MNP compute environment must hold the largest MNP job definition."""
 
+import json
 from typing import Any
 
 import pytest
 
 from mnp_toolkit.packs import mnp_pack
 from tests.helpers.ce_templates import add_compute_environment, add_job_definition, compute_resources
-from tests.helpers.templates import errors_or_warnings, findings_for, mnp_environment, props, resources
+from tests.helpers.templates import (
+    errors_or_warnings,
+    findings_for,
+    mnp_environment,
+    only_info_naming_default,
+    props,
+    resources,
+)
 
 
 def node_properties(template: dict[str, Any], jd: str = "JobDefinition") -> dict[str, Any]:
@@ -40,12 +48,13 @@ def test_one_vcpu_short_is_an_error_with_numbers() -> None:
     assert "288" in found[0].fix
 
 
-def test_max_vcpus_from_parameter_default() -> None:
+@pytest.mark.parametrize("default", ["144", 1])
+def test_max_vcpus_from_a_parameter_is_only_info_whatever_its_default(default: object) -> None:
     template = mnp_environment()
-    template["Parameters"] = {"MaxVcpus": {"Type": "Number", "Default": "144"}}
+    template["Parameters"] = {"MaxVcpus": {"Type": "Number", "Default": default}}
     compute_resources(template)["MaxvCpus"] = {"Ref": "MaxVcpus"}
-    found = errors_or_warnings("MNP004", template)
-    assert len(found) == 1 and "MaxvCpus 144" in found[0].message
+    info = only_info_naming_default("MNP004", template, parameter="MaxVcpus", default=json.dumps(default))
+    assert "ComputeResources.MaxvCpus comes from parameter MaxVcpus" in info.message
 
 
 def test_unresolvable_max_vcpus_is_info_not_error() -> None:

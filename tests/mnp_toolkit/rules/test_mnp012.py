@@ -1,5 +1,7 @@
 """MNP012: subnets of an MNP compute environment must not be public."""
 
+import pytest
+
 from mnp_toolkit.packs import mnp_pack
 from tests.helpers.ce_templates import use_subnets
 from tests.helpers.templates import errors_or_warnings, findings_for, mnp_environment, props, resources
@@ -16,28 +18,35 @@ def test_subnet_routed_to_internet_gateway_is_an_error() -> None:
     found = errors_or_warnings("MNP012", template)
     assert [(f.rule, f.level.value, f.resource) for f in found] == [("MNP012", "error", "ComputeEnvironment")]
     assert "MnpStack/Vpc/PublicSubnet1/Subnet" in found[0].message
-    assert "routes 0.0.0.0/0 to an internet gateway" in found[0].message
+    assert "sends 0.0.0.0/0 to an internet gateway" in found[0].message
     assert "MapPublicIpOnLaunch" not in found[0].message
 
 
-def test_map_public_ip_alone_is_an_error() -> None:
+@pytest.mark.parametrize("value", [True, "true"])
+def test_map_public_ip_with_a_nat_default_route_is_not_public(value: object) -> None:
+    # Revised catalog (2026-12-01): MapPublicIpOnLaunch alone does not make a subnet public.
     template = mnp_environment()
-    props(template, "PrivateSubnet1")["MapPublicIpOnLaunch"] = "true"
-    found = errors_or_warnings("MNP012", template)
-    assert len(found) == 1 and "MapPublicIpOnLaunch" in found[0].message
+    props(template, "PrivateSubnet1")["MapPublicIpOnLaunch"] = value
+    assert findings_for("MNP012", template) == []
 
 
-def test_both_reasons_are_named() -> None:
+def test_only_the_default_route_to_an_internet_gateway_makes_a_subnet_public() -> None:
     template = mnp_environment()
-    use_subnets(template, "PublicSubnet1")
-    found = errors_or_warnings("MNP012", template)
-    assert len(found) == 1
-    assert "MapPublicIpOnLaunch" in found[0].message and "internet gateway" in found[0].message
+    resources(template)["PartialIgwRoute"] = {
+        "Type": "AWS::EC2::Route",
+        "Properties": {
+            "RouteTableId": {"Ref": "PrivateRouteTable1"},
+            "DestinationCidrBlock": "52.0.0.0/8",
+            "GatewayId": {"Ref": "Igw"},
+        },
+    }
+    assert findings_for("MNP012", template) == []
 
 
 def test_reports_every_public_subnet() -> None:
     template = mnp_environment()
-    props(template, "PrivateSubnet2")["MapPublicIpOnLaunch"] = True
+    props(template, "PrivateDefaultRoute2").pop("NatGatewayId")
+    props(template, "PrivateDefaultRoute2")["GatewayId"] = {"Ref": "Igw"}
     use_subnets(template, "PrivateSubnet1", "PublicSubnet1", "PrivateSubnet2")
     found = errors_or_warnings("MNP012", template)
     assert len(found) == 2

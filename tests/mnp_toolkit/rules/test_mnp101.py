@@ -43,11 +43,12 @@ def test_literal_group_name_is_info() -> None:
     assert [f.level.value for f in found] == ["info"] and "shared-cluster-group" in found[0].message
 
 
-def test_strategy_from_parameter_default_is_resolved() -> None:
+def test_strategy_from_a_parameter_is_not_a_warning_even_with_default_spread() -> None:
     template = mnp_environment()
     template["Parameters"] = {"Strategy": {"Type": "String", "Default": "spread"}}
     props(template, "PlacementGroup")["Strategy"] = {"Ref": "Strategy"}
-    assert len(errors_or_warnings("MNP101", template)) == 1
+    assert errors_or_warnings("MNP101", template) == []
+    assert [f.level.value for f in findings_for("MNP101", template)] == ["info"]
 
 
 def test_unresolvable_strategy_is_info() -> None:

@@ -4,7 +4,13 @@ import pytest
 
 from mnp_toolkit.packs import mnp_pack
 from tests.helpers.ce_templates import compute_resources
-from tests.helpers.templates import errors_or_warnings, findings_for, mnp_environment, resources
+from tests.helpers.templates import (
+    errors_or_warnings,
+    findings_for,
+    mnp_environment,
+    only_info_naming_default,
+    resources,
+)
 
 
 @pytest.mark.parametrize("value", [0, "0"])
@@ -29,11 +35,12 @@ def test_above_zero_is_a_warning(value: object) -> None:
     assert f"MinvCpus {value}" in found[0].message
 
 
-def test_parameter_default_is_resolved() -> None:
+@pytest.mark.parametrize("default", [0, 64])
+def test_min_vcpus_from_a_parameter_is_only_info_whatever_its_default(default: int) -> None:
     template = mnp_environment()
-    template["Parameters"] = {"MinVcpus": {"Type": "Number", "Default": 0}}
+    template["Parameters"] = {"MinVcpus": {"Type": "Number", "Default": default}}
     compute_resources(template)["MinvCpus"] = {"Ref": "MinVcpus"}
-    assert findings_for("MNP106", template) == []
+    only_info_naming_default("MNP106", template, parameter="MinVcpus", default=str(default))
 
 
 def test_unresolvable_is_info() -> None:

@@ -85,3 +85,10 @@ def test_rule_matches_the_catalog() -> None:
     assert (rule.level.value, rule.resource_type) == ("error", "AWS::EC2::LaunchTemplate")
     assert rule.source.startswith("https://docs.aws.amazon.com/")
     assert rule.info and rule.explanation and rule.fix
+
+
+def test_message_names_the_ami_imds_support_alternative() -> None:
+    template = mnp_environment()
+    props(template, "LaunchTemplate")["LaunchTemplateData"]["MetadataOptions"]["HttpTokens"] = "optional"
+    (finding,) = errors_or_warnings("MNP201", template)
+    assert "ImdsSupport: v2.0" in finding.message

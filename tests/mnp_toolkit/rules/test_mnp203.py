@@ -6,7 +6,14 @@ import pytest
 
 from mnp_toolkit.packs import mnp_pack
 from tests.helpers.ce_templates import add_compute_environment, compute_resources
-from tests.helpers.templates import errors_or_warnings, findings_for, mnp_environment, props, resources
+from tests.helpers.templates import (
+    errors_or_warnings,
+    findings_for,
+    mnp_environment,
+    only_info_naming_default,
+    props,
+    resources,
+)
 
 
 def inline_ingress(template: dict[str, Any]) -> list[dict[str, Any]]:
@@ -97,11 +104,12 @@ def test_unresolvable_cidr_is_info() -> None:
     assert [f.level.value for f in findings_for("MNP203", template)] == ["info"]
 
 
-def test_cidr_from_parameter_default_is_resolved() -> None:
+def test_ssh_cidr_from_a_parameter_defaulting_to_everywhere_is_only_info() -> None:
     template = mnp_environment()
-    template["Parameters"] = {"AllowedCidr": {"Type": "String", "Default": "0.0.0.0/0"}}
-    inline_ingress(template).append({"IpProtocol": "-1", "CidrIp": {"Ref": "AllowedCidr"}})
-    assert len(errors_or_warnings("MNP203", template)) == 1
+    template["Parameters"] = {"SshCidr": {"Type": "String", "Default": "0.0.0.0/0"}}
+    inline_ingress(template).append({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": {"Ref": "SshCidr"}})
+    info = only_info_naming_default("MNP203", template, parameter="SshCidr", default='"0.0.0.0/0"')
+    assert "CidrIp" in info.message
 
 
 def test_rule_matches_the_catalog() -> None:
@@ -115,3 +123,14 @@ def test_conditional_inline_rule_is_info_not_silence() -> None:
     template = mnp_environment()
     inline_ingress(template).append({"Fn::If": ["Open", {"IpProtocol": "-1", "CidrIp": "0.0.0.0/0"}, {"Ref": "X"}]})
     assert [f.level.value for f in findings_for("MNP203", template)] == ["info"]
+
+
+def test_launch_template_groups_of_instances_are_still_checked() -> None:
+    # MNP203 guards the instances: without CE SecurityGroupIds they get the launch template's groups.
+    template = mnp_environment()
+    del compute_resources(template)["SecurityGroupIds"]
+    props(template, "LaunchTemplate")["LaunchTemplateData"]["SecurityGroupIds"] = [
+        {"Fn::GetAtt": ["NodeSecurityGroup", "GroupId"]}
+    ]
+    inline_ingress(template).append({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"})
+    assert len(errors_or_warnings("MNP203", template)) == 1
