@@ -46,7 +46,7 @@ def run_once(path: Path) -> tuple[float, int, dict[str, int]]:
 
 
 def profile(path: Path, top: int) -> str:
-    from mnp_toolkit.cli import main
+    from mnp_toolkit.cli.main import main
 
     profiler = cProfile.Profile()
     sink = io.StringIO()

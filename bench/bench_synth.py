@@ -35,7 +35,7 @@ def _in_process_pack_overhead(rounds: int) -> tuple[list[float], list[float]]:
     import aws_cdk as cdk
 
     from mnp_toolkit.cdk_plugin import add_mnp_checks
-    from mnp_toolkit.config import load_config
+    from mnp_toolkit.config.load import load_config
     from stacks.app_builder import build_environment_stack
 
     config = load_config(REPO / "config" / "default.yaml")
@@ -68,7 +68,7 @@ def _child(variant: str, jobs: int, outdir: str) -> None:
 
         build(app, job_definitions=jobs)
     else:
-        from mnp_toolkit.config import parse_config
+        from mnp_toolkit.config.load import parse_config
         from stacks.app_builder import build_environment_stack
 
         config = parse_config(toolkit_config(jobs=jobs, watchdog=variant != "toolkit-no-watchdog"))

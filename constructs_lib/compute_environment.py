@@ -41,8 +41,8 @@ from constructs import Construct
 
 from constructs_lib._nag import NAG_IAM4, NAG_PLUGIN, nag_finding_value
 from constructs_lib._validation import MnpPropsError
-from mnp_toolkit import instance_types as itypes
-from mnp_toolkit.instance_types import Architecture
+from mnp_toolkit.core import instance_types as itypes
+from mnp_toolkit.core.instance_types import Architecture
 
 if TYPE_CHECKING:
     from constructs_lib.job_definition import MnpJobDefinition

@@ -13,7 +13,7 @@ The L2 leaves three gaps that this construct closes with property overrides on i
   last node, a node left uncovered) is rejected when the construct is built.
 
 Each node gets, by default, the whole instance: all its vCPUs and the memory ECS leaves to containers
-(:pyattr:`mnp_toolkit.instance_types.InstanceTypeFacts.container_memory_mib`). Logs go to a CloudWatch
+(:pyattr:`mnp_toolkit.core.instance_types.InstanceTypeFacts.container_memory_mib`). Logs go to a CloudWatch
 log group with a retention period.
 
 Retries: the main node decides the outcome of an MNP job ("Job lifecycle for MNP jobs", Batch user
@@ -39,9 +39,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from constructs_lib._validation import MnpPropsError
-from mnp_toolkit import instance_types
-from mnp_toolkit.instance_types import InstanceTypeFacts
-from mnp_toolkit.job_definitions import TargetNodesError, parse_target_nodes
+from mnp_toolkit.core import instance_types
+from mnp_toolkit.core.instance_types import InstanceTypeFacts
+from mnp_toolkit.core.target_nodes import TargetNodesError, parse_target_nodes
 
 _KIND = "MnpJobDefinition"
 MAX_NODES = 1000

@@ -1,5 +1,5 @@
 import sys
 
-from mnp_toolkit.cli import main
+from mnp_toolkit.cli.main import main
 
 sys.exit(main())

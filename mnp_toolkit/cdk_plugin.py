@@ -30,7 +30,7 @@ How the CDK treats the report (aws-cdk-lib 2.275, ``core/lib/private/synthesis-v
 Nested stacks (``aws_cdk.NestedStack``) are file assets of their parent, not stacks the CDK hands to
 plugins; the plugin follows them from the parent's template (see :func:`nested_stack_templates`).
 
-Template-metadata acknowledgements (``mnp:acknowledge``, read by :mod:`mnp_toolkit.engine`; CDK users
+Template-metadata acknowledgements (``mnp:acknowledge``, read by :mod:`mnp_toolkit.lint.engine`; CDK users
 add them with ``cfn_resource.add_metadata``) are honoured too: such findings are reported as ``info``
 violations whose description starts with ``ACKNOWLEDGED``, so they stay visible and never fail synthesis.
 """
@@ -50,8 +50,9 @@ import jsii
 from constructs import Construct
 
 from mnp_toolkit import __version__
-from mnp_toolkit.engine import Finding, lint_template
-from mnp_toolkit.loader import (
+from mnp_toolkit.lint.engine import lint_template
+from mnp_toolkit.lint.findings import Finding
+from mnp_toolkit.lint.loader import (
     PACK_NAME,
     CdkAcknowledgement,
     TemplateLoadError,
@@ -62,9 +63,9 @@ from mnp_toolkit.loader import (
     logical_id_paths,
     stack_metadata,
 )
-from mnp_toolkit.packs import mnp_pack
-from mnp_toolkit.rules._base import Level, Rule
-from mnp_toolkit.template import Template
+from mnp_toolkit.lint.packs import mnp_pack
+from mnp_toolkit.lint.rule import Level, Rule
+from mnp_toolkit.lint.template import Template
 
 PLUGIN_NAME = PACK_NAME
 NESTED_STACK = "AWS::CloudFormation::Stack"

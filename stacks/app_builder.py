@@ -12,7 +12,8 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from constructs_lib import MnpPropsError
-from mnp_toolkit.config import ConfigError, MnpConfig, load_config
+from mnp_toolkit.config.load import load_config
+from mnp_toolkit.config.model import ConfigError, MnpConfig
 from stacks.mnp_environment_stack import MnpEnvironmentStack
 
 DEFAULT_CONFIG = "config/default.yaml"

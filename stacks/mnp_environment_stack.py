@@ -19,7 +19,7 @@ from constructs_lib.job_definition import MnpJobDefinition, NodeGroup
 from constructs_lib.job_queue import MnpJobQueue
 from constructs_lib.network import MnpNetwork
 from constructs_lib.placement import ClusterPlacementGroup
-from mnp_toolkit.config import ExistingNetwork, MnpConfig
+from mnp_toolkit.config.model import ExistingNetwork, MnpConfig
 
 #: Resource types whose Tags property is create-only (changing it replaces the resource).
 TAG_REPLACES_RESOURCE_TYPES = ("AWS::Batch::ComputeEnvironment", "AWS::EC2::PlacementGroup")

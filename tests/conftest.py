@@ -38,7 +38,7 @@ def synthesize_config(config_name: str) -> SynthesizedConfig:
     if config_name not in _CACHE:
         import aws_cdk as cdk
 
-        from mnp_toolkit.config import load_config
+        from mnp_toolkit.config.load import load_config
         from stacks.app_builder import add_policy_checks, build_environment_stack
 
         outdir = Path(tempfile.mkdtemp(prefix=f"synth-{Path(config_name).stem}-"))

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from mnp_toolkit.cli import CliError
+from mnp_toolkit.cli.main import CliError
 
 if TYPE_CHECKING:
     import boto3

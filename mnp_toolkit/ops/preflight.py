@@ -32,7 +32,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from mnp_toolkit.cli import CliError
+from mnp_toolkit.cli.main import CliError
 from mnp_toolkit.ops.aws import (
     EXIT_AWS_ERROR,
     add_aws_arguments,
@@ -45,7 +45,7 @@ from mnp_toolkit.ops.aws import (
 )
 
 if TYPE_CHECKING:
-    from mnp_toolkit.config import MnpConfig
+    from mnp_toolkit.config.model import MnpConfig
 
 DEFAULT_CONFIG_PATH = Path("config/default.yaml")
 EXIT_CHECK_FAILED = 1
@@ -167,8 +167,8 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
 
 def plan_from_config(config: MnpConfig) -> PreflightPlan:
     """Derive the checks from an :class:`mnp_toolkit.config.MnpConfig`."""
-    from mnp_toolkit.config import ExistingNetwork
-    from mnp_toolkit.instance_types import CATEGORY_ARCHITECTURES, is_instance_type_name
+    from mnp_toolkit.config.model import ExistingNetwork
+    from mnp_toolkit.core.instance_types import CATEGORY_ARCHITECTURES, is_instance_type_name
 
     network = config.network
     vpc_id: str | None = None
@@ -449,7 +449,7 @@ def check_efa(clients: Clients, *, instance_types: Sequence[str]) -> list[CheckR
 
 def _vcpus(clients: Clients, instance_type: str) -> tuple[int | None, str]:
     """vCPUs of a type and where the number came from (the account first, then the facts table)."""
-    from mnp_toolkit.instance_types import lookup
+    from mnp_toolkit.core.instance_types import lookup
 
     info = clients.type_info.get(instance_type)
     if info is not None:
@@ -824,7 +824,8 @@ def run_preflight(
     clients_factory: Callable[..., Clients] = make_clients,
 ) -> int:
     """The body of `mnp preflight`; returns the exit code."""
-    from mnp_toolkit.config import ConfigError, load_config
+    from mnp_toolkit.config.load import load_config
+    from mnp_toolkit.config.model import ConfigError
 
     try:
         config = load_config(config_path)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from mnp_toolkit.cli import CliError
+from mnp_toolkit.cli.main import CliError
 from mnp_toolkit.ops.aws import (
     EXIT_AWS_ERROR,
     add_aws_arguments,

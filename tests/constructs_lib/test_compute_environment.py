@@ -18,7 +18,7 @@ from constructs_lib import (
     MnpNetwork,
     MnpPropsError,
 )
-from mnp_toolkit import instance_types
+from mnp_toolkit.core import instance_types
 from tests.constructs_lib.conftest import resources_of
 
 IMAGE = "public.ecr.aws/example/mpi:1"

@@ -10,8 +10,8 @@ from aws_cdk import App, Duration, Stack
 from aws_cdk.assertions import Template
 
 from constructs_lib import MnpJobDefinition, MnpPropsError, NodeGroup
-from mnp_toolkit import instance_types
-from mnp_toolkit.instance_types import InstanceTypeFacts
+from mnp_toolkit.core import instance_types
+from mnp_toolkit.core.instance_types import InstanceTypeFacts
 from tests.constructs_lib.conftest import fresh_stack
 
 IMAGE = "public.ecr.aws/example/mpi:1"

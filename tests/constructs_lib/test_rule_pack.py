@@ -20,9 +20,9 @@ from constructs_lib import (
     MnpNetwork,
     NodeGroup,
 )
-from mnp_toolkit.engine import lint_template
-from mnp_toolkit.packs import mnp_pack
-from mnp_toolkit.template import Template
+from mnp_toolkit.lint.engine import lint_template
+from mnp_toolkit.lint.packs import mnp_pack
+from mnp_toolkit.lint.template import Template
 
 
 def _environment(app: App, name: str, instance_type: str, *, efa: bool, gpus: int) -> Stack:

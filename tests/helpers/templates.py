@@ -9,9 +9,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mnp_toolkit.engine import Finding, lint_template
-from mnp_toolkit.packs import mnp_pack
-from mnp_toolkit.template import Template
+from mnp_toolkit.lint.engine import lint_template
+from mnp_toolkit.lint.findings import Finding
+from mnp_toolkit.lint.packs import mnp_pack
+from mnp_toolkit.lint.template import Template
 
 AZ0 = {"Fn::Select": [0, {"Fn::GetAZs": ""}]}
 AZ1 = {"Fn::Select": [1, {"Fn::GetAZs": ""}]}

@@ -23,7 +23,8 @@ import yaml
 from mnp_local import cdk, demo
 from mnp_local.inventory import Inventory, client, read_inventory
 from mnp_local.server import LocalAws
-from mnp_toolkit.config import MnpConfig, load_config
+from mnp_toolkit.config.load import load_config
+from mnp_toolkit.config.model import MnpConfig
 
 pytestmark = [pytest.mark.deploy, pytest.mark.timeout(1800)]
 

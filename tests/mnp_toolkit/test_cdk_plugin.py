@@ -33,7 +33,7 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from mnp_toolkit.cdk_plugin import PLUGIN_NAME, MnpChecks, add_mnp_checks
-from mnp_toolkit.loader import CdkAcknowledgement, cdk_acknowledgements, closest_acknowledgement
+from mnp_toolkit.lint.loader import CdkAcknowledgement, cdk_acknowledgements, closest_acknowledgement
 from tests.helpers.templates import mnp_environment, props, resources
 
 REPO = Path(__file__).resolve().parents[2]

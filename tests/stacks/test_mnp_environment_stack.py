@@ -125,9 +125,10 @@ def test_policy_checks_pass_with_every_acknowledgement_reasoned(config_name: str
 
 @pytest.mark.parametrize("config_name", SHIPPED_CONFIGS)
 def test_rule_pack_finds_no_error_or_warning(config_name: str) -> None:
-    from mnp_toolkit.engine import Summary, lint_template
-    from mnp_toolkit.packs import mnp_pack
-    from mnp_toolkit.template import Template as CfnTemplate
+    from mnp_toolkit.lint.engine import lint_template
+    from mnp_toolkit.lint.findings import Summary
+    from mnp_toolkit.lint.packs import mnp_pack
+    from mnp_toolkit.lint.template import Template as CfnTemplate
 
     synthesized = synthesize_config(config_name)
     findings = lint_template(CfnTemplate(synthesized.template, path=config_name), mnp_pack().rules)
@@ -153,7 +154,7 @@ def test_config_tags_skip_types_whose_tags_are_create_only(default_synth: Synthe
 def test_existing_placement_group_is_used_by_name_and_none_is_created(tmp_path: Path) -> None:
     import aws_cdk as cdk
 
-    from mnp_toolkit.config import parse_config
+    from mnp_toolkit.config.load import parse_config
     from stacks.app_builder import build_environment_stack
 
     config = parse_config(
@@ -177,7 +178,7 @@ def test_existing_placement_group_is_used_by_name_and_none_is_created(tmp_path: 
 
 def test_every_retention_the_config_accepts_maps_to_a_cdk_value() -> None:
     """config.py (no CDK import) lists the retentions; the stack maps each to the CDK enum."""
-    from mnp_toolkit.config import LOG_RETENTION_DAYS
+    from mnp_toolkit.config.model import LOG_RETENTION_DAYS
     from stacks.mnp_environment_stack import _RETENTION
 
     assert sorted(_RETENTION) == sorted(LOG_RETENTION_DAYS)

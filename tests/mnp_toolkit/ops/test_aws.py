@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mnp_toolkit import cli
-from mnp_toolkit.cli import CliError
+from mnp_toolkit.cli.main import CliError
 from mnp_toolkit.ops.aws import (
     DEFAULT_MAX_ATTEMPTS,
     aws_errors,

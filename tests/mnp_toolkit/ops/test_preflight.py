@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from mnp_toolkit import cli
-from mnp_toolkit.cli import CliError
+from mnp_toolkit.cli.main import CliError
 from mnp_toolkit.ops.preflight import (
     STANDARD,
     Clients,
@@ -429,7 +429,7 @@ def test_unexpected_error_in_a_check_is_could_not_check() -> None:
 
 def test_plan_from_config_reads_existing_placement_group() -> None:
     """No AWS: an existing placement group named in the config is what preflight checks."""
-    from mnp_toolkit.config import parse_config
+    from mnp_toolkit.config.load import parse_config
     from mnp_toolkit.ops.preflight import plan_from_config
 
     config = parse_config(
@@ -475,7 +475,7 @@ EXAMPLE_CONFIGS = sorted((Path(__file__).resolve().parents[3] / "config").glob("
 def test_example_configs_run_end_to_end(account: Network, path: Path) -> None:
     """moto: every shipped example config loads, becomes a plan naming its job definitions' instance
     types, and runs every check without an exception escaping (results are whatever moto answers)."""
-    from mnp_toolkit.config import load_config
+    from mnp_toolkit.config.load import load_config
     from mnp_toolkit.ops.preflight import plan_from_config, render_table
 
     config = load_config(path)

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from mnp_toolkit import cli
-from mnp_toolkit.cli import CliError
+from mnp_toolkit.cli.main import CliError
 from mnp_toolkit.ops import status as status_mod
 from mnp_toolkit.ops.status import (
     NOT_CREATED,

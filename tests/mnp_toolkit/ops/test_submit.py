@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from mnp_toolkit import cli
-from mnp_toolkit.cli import CliError
+from mnp_toolkit.cli.main import CliError
 from mnp_toolkit.ops.submit import (
     JobDefinitionInfo,
     default_job_name,

@@ -1,0 +1,102 @@
+"""`mnp lint` and `mnp rules`: the rule pack on synthesized templates, and its catalog.
+
+``mnp lint PATH...`` reads template files (JSON, or YAML with short-form intrinsics) and ``cdk.out``
+directories and runs the ``MnpChecks`` pack on every template. Exit codes:
+
+* 0: no unacknowledged error (warnings allowed, unless ``--strict``);
+* 1: at least one unacknowledged error (or, with ``--strict``, warning);
+* 2: an input could not be read or parsed (one line on stderr naming the file; nothing is linted).
+
+Acknowledgements count as at synth: template metadata (``mnp:acknowledge``) everywhere, and in a
+``cdk.out`` also those made with ``Validations.of(scope).acknowledge(...)`` (recorded in the assembly).
+
+It imports neither aws-cdk-lib nor boto3, so it starts in a fraction of a second and runs where the CDK
+is not installed (pre-commit, CI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from mnp_toolkit.cli.main import CliError
+from mnp_toolkit.lint.engine import lint_template
+from mnp_toolkit.lint.findings import Finding, Summary
+from mnp_toolkit.lint.loader import TemplateLoadError, acknowledge_from_assembly, load_templates
+from mnp_toolkit.lint.packs import mnp_pack
+from mnp_toolkit.lint.report import catalog_json, catalog_markdown, render_json, render_text
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_INPUT_ERROR = 2
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``lint`` and ``rules`` sub-commands to the `mnp` parser."""
+    lint = subparsers.add_parser(
+        "lint",
+        help="check CloudFormation templates or a cdk.out against the MNP rule pack",
+        description="Run the MnpChecks rule pack on templates (JSON/YAML files) or cdk.out directories. "
+        "Exit 0: no errors; 1: errors (or warnings with --strict); 2: an input could not be read.",
+    )
+    lint.add_argument("paths", nargs="+", metavar="PATH", help="a template file or a cdk.out directory")
+    lint.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    lint.add_argument("--strict", action="store_true", help="unacknowledged warnings fail too (exit 1)")
+    lint.add_argument(
+        "-v", "--verbose", action="store_true", help="also show info findings (what a rule could not verify)"
+    )
+    lint.set_defaults(func=run_lint)
+
+    rules = subparsers.add_parser(
+        "rules",
+        help="print the rule catalog (docs/rules.md is generated from it)",
+        description="Print the MnpChecks rule catalog from the code: ID, level, resource, explanation, fix, source.",
+    )
+    rules.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    rules.set_defaults(func=run_rules)
+
+
+def lint_paths(paths: list[str]) -> tuple[list[Finding], list[str]]:
+    """Findings of the pack on every template the paths stand for, and the template names in order.
+
+    Raises :class:`TemplateLoadError` before linting anything when any input is unreadable.
+    """
+    templates = load_templates(paths)
+    pack = mnp_pack()
+    findings: list[Finding] = []
+    for template in templates:
+        # In a cdk.out, `Validations.of(x).acknowledge(...)` applies as it does at synth.
+        findings.extend(
+            acknowledge_from_assembly(lint_template(template, pack.rules), Path(template.path), known_ids=set(pack))
+        )
+    return findings, [template.path for template in templates]
+
+
+def exit_code(findings: list[Finding], *, strict: bool) -> int:
+    summary = Summary.of(findings)
+    if summary.errors or (strict and summary.warnings):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def run_lint(args: argparse.Namespace) -> int:
+    try:
+        findings, templates = lint_paths(list(args.paths))
+    except TemplateLoadError as error:
+        raise CliError(str(error), EXIT_INPUT_ERROR) from None
+    if args.format == "json":
+        print(render_json(findings, templates=templates))
+    else:
+        print(render_text(findings, templates=templates, strict=args.strict, verbose=args.verbose))
+    return exit_code(findings, strict=args.strict)
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    pack = mnp_pack()
+    if args.format == "json":
+        print(catalog_json(pack.rules))
+    else:
+        sys.stdout.write(catalog_markdown(pack.rules, pack_name=pack.name))
+    return EXIT_OK

@@ -1,0 +1,61 @@
+"""AWS Batch limits and reserved names for multi-node parallel (MNP) jobs, each with its source.
+
+One place for every number: a change to a limit is one edit here.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+MNP_DOCS_URL: Final = "https://docs.aws.amazon.com/batch/latest/userguide/multi-node-parallel-jobs.html"
+NODE_GROUPS_DOCS_URL: Final = "https://docs.aws.amazon.com/batch/latest/userguide/mnp-node-groups.html"
+MNP_CE_DOCS_URL: Final = "https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html"
+NODE_RANGE_API_URL: Final = "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeRangeProperty.html"
+NODE_PROPERTIES_API_URL: Final = "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeProperties.html"
+NODE_OVERRIDES_API_URL: Final = "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeOverrides.html"
+RETRY_STRATEGY_API_URL: Final = "https://docs.aws.amazon.com/batch/latest/APIReference/API_RetryStrategy.html"
+CONTAINER_PROPERTIES_API_URL: Final = (
+    "https://docs.aws.amazon.com/batch/latest/APIReference/API_ContainerProperties.html"
+)
+
+#: A job has at least one node (API ``NodeProperties.numNodes``).
+MIN_NODES: Final = 1
+#: "You can have up to 1,000 nodes in a single job. This is the default limit for instances in an Amazon ECS
+#: cluster. You can request to increase this limit." (user guide, "Node groups"): a warning (MNP109), not an
+#: error, since it can be raised.
+DEFAULT_MAX_NODES: Final = 1000
+#: "You can use AWS Batch to specify up to five distinct node groups for each job." (user guide, "Node groups")
+MAX_NODE_RANGES: Final = 5
+#: ``RetryStrategy.attempts``: "You can specify between 1 and 10 attempts." (API ``RetryStrategy``)
+MIN_RETRY_ATTEMPTS: Final = 1
+MAX_RETRY_ATTEMPTS: Final = 10
+#: ``ResourceRequirement`` MEMORY: "you must specify at least 4 MiB of memory for a job" (API
+#: ``ResourceRequirement``); VCPU: "you must specify at least one vCPU" for EC2 resources.
+MIN_MEMORY_MIB: Final = 4
+MIN_VCPUS: Final = 1
+#: Batch on EKS takes CPU in steps of 0.25, the smallest being 0.25 ("Memory and vCPU considerations for AWS
+#: Batch on Amazon EKS").
+MIN_EKS_VCPUS: Final = 0.25
+#: ``JobTimeout.attemptDurationSeconds``: "The minimum value for the timeout is 60 seconds." (API ``JobTimeout``)
+MIN_TIMEOUT_SECONDS: Final = 60
+#: "Your compute environment might have no more than five security groups associated with it." (user guide,
+#: mnp-ce)
+MAX_SECURITY_GROUPS: Final = 5
+#: A job queue has at most three compute environments (API ``CreateJobQueue.computeEnvironmentOrder``).
+MAX_QUEUE_COMPUTE_ENVIRONMENTS: Final = 3
+#: ``JobStateTimeLimitAction.maxTimeSeconds``: 600 to 86,400 seconds (API ``JobStateTimeLimitAction``).
+MIN_STATE_TIME_LIMIT_SECONDS: Final = 600
+MAX_STATE_TIME_LIMIT_SECONDS: Final = 86_400
+#: Environment variables "cannot start with AWS_BATCH; this naming convention is reserved for variables that
+#: AWS Batch sets" (API ``ContainerProperties.environment``).
+RESERVED_ENVIRONMENT_PREFIX: Final = "AWS_BATCH"
+
+#: Host devices of an Elastic Fabric Adapter (``/dev/infiniband/uverbs0``...), per the Batch EFA guide.
+EFA_DEVICE_PREFIX: Final = "/dev/infiniband/"
+#: The Kubernetes extended resource an EKS pod requests EFA devices with.
+EKS_EFA_RESOURCE: Final = "vpc.amazonaws.com/efa"
+
+#: Resource metadata that marks a job queue as one that runs MNP jobs (the toolkit's own convention).
+MNP_QUEUE_METADATA_KEY: Final = "mnp:queue"
+#: The tag the constructs put on MNP queues, for ``mnp audit`` of a live account.
+MNP_QUEUE_TAG: Final = "mnp:queue"

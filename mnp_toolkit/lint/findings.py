@@ -1,0 +1,59 @@
+"""What a lint reports: findings (rule, level, where, message, fix, acknowledgement) and their counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mnp_toolkit.lint.rule import Level
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    level: Level
+    template: str
+    resource: str  # logical ID ("" for template-level findings)
+    path: str | None  # construct path (aws:cdk:path) where known
+    message: str
+    fix: str
+    acknowledged: str | None = None  # the reason, when acknowledged
+
+    @property
+    def counts_as_error(self) -> bool:
+        return self.level is Level.ERROR and self.acknowledged is None
+
+    @property
+    def counts_as_warning(self) -> bool:
+        return self.level is Level.WARNING and self.acknowledged is None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "level": self.level.value,
+            "template": self.template,
+            "resource": self.resource,
+            "path": self.path,
+            "message": self.message,
+            "fix": self.fix,
+            "acknowledged": self.acknowledged,
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    errors: int
+    warnings: int
+    acknowledged: int
+    infos: int
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> Summary:
+        findings = list(findings)
+        return cls(
+            errors=sum(f.counts_as_error for f in findings),
+            warnings=sum(f.counts_as_warning for f in findings),
+            acknowledged=sum(f.acknowledged is not None for f in findings),
+            infos=sum(f.level is Level.INFO and f.acknowledged is None for f in findings),
+        )

@@ -1,0 +1,1 @@
+"""Rules that check ``AWS::Batch::ComputeEnvironment`` resources, one per module."""

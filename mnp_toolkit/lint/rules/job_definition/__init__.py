@@ -1,0 +1,1 @@
+"""Rules that check ``AWS::Batch::JobDefinition`` resources, one per module."""

@@ -1,0 +1,103 @@
+"""MNP016: a node of an MNP job definition has no memory requirement of at least 4 MiB, or fewer than 1 vCPU.
+
+On EKS (``EksProperties``) the CPU minimum is 0.25 (Batch on EKS takes CPU in quarters), and memory and
+CPU come from the pod's requests, else its limits.
+
+"Counting nested ranges": every node index is checked with the settings of the range that applies to it
+(the innermost covering range), so a wide range without requirements is fine where nested ranges override
+it for all its nodes, and a nested range without them is not. A missing VCPU requirement counts as fewer
+than 1 vCPU. A node range's ask is its container's, or the sum over its ECS task's or EKS pod's containers.
+When ``NumNodes`` or a ``TargetNodes`` is not fixed, which settings apply is unknown: findings are infos.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mnp_toolkit.core.limits import MIN_EKS_VCPUS, MIN_MEMORY_MIB, MIN_VCPUS
+from mnp_toolkit.lint.model.job_definitions import (
+    KIND_EKS,
+    JobDefinitionModel,
+    NodeAssignment,
+    NodeRange,
+    describe_assignments,
+    number,
+)
+from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
+from mnp_toolkit.lint.rule import Level, Problem, Rule, RuleResult
+from mnp_toolkit.lint.rules.job_definition._per_node import check_ranges_in_effect
+from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
+
+CONTAINER_PROPERTIES_API_URL = "https://docs.aws.amazon.com/batch/latest/APIReference/API_ContainerProperties.html"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _range_problems(
+    resource: Resource, model: JobDefinitionModel, node_range: NodeRange, nodes: list[NodeAssignment] | None
+) -> tuple[list[Problem], bool]:
+    needs = node_range.needs
+    where = f"{node_range.label}{f' ({describe_assignments(nodes)})' if nodes else ''}"
+    problems: list[Problem] = []
+    unsure = False
+    memory, vcpus = needs.memory_mib, needs.vcpus
+    if memory is UNKNOWN:
+        unsure = True
+    elif memory is None:
+        problems.append(
+            Problem(
+                f"MNP job definition {resource.display_name}: {where} has no MEMORY resource requirement; "
+                f"every node needs at least {MIN_MEMORY_MIB} MiB.",
+                f"Add a MEMORY resource requirement (>= {MIN_MEMORY_MIB} MiB) to {node_range.label}: "
+                "MnpJobDefinition/NodeGroup memory_mib (default: the instance's container_memory_mib), or "
+                "aws-cdk-lib EcsEc2ContainerDefinition memory.",
+            )
+        )
+    elif _is_number(memory) and memory < MIN_MEMORY_MIB:
+        problems.append(
+            Problem(
+                f"MNP job definition {resource.display_name}: {where} asks for {number(memory)} MiB of memory; "
+                f"the minimum is {MIN_MEMORY_MIB} MiB.",
+                f"Raise the MEMORY requirement of {node_range.label} to at least {MIN_MEMORY_MIB} MiB "
+                "(MnpJobDefinition/NodeGroup memory_mib; EcsEc2ContainerDefinition memory).",
+            )
+        )
+    minimum = MIN_EKS_VCPUS if node_range.kind == KIND_EKS else MIN_VCPUS
+    if vcpus is UNKNOWN:
+        unsure = True
+    elif vcpus is None or (_is_number(vcpus) and vcpus < minimum):
+        shown = "has no VCPU resource requirement" if vcpus is None else f"asks for {number(vcpus)} vCPUs"
+        problems.append(
+            Problem(
+                f"MNP job definition {resource.display_name}: {where} {shown}; every node needs at least "
+                f"{number(minimum)} vCPU.",
+                f"Set the VCPU requirement of {node_range.label} to at least {number(minimum)}: MnpJobDefinition/"
+                "NodeGroup vcpus (default: all vCPUs of the instance), or aws-cdk-lib "
+                "EcsEc2ContainerDefinition cpu (EKS: the container's cpu request).",
+            )
+        )
+    return problems, unsure
+
+
+def check(resource: Resource, template: Template) -> RuleResult:
+    return check_ranges_in_effect(resource, _range_problems, unsure_about="a memory or VCPU requirement")
+
+
+RULE = Rule(
+    id="MNP016",
+    level=Level.ERROR,
+    resource_type=JOB_DEFINITION,
+    info=f"A node group has no memory requirement (at least {MIN_MEMORY_MIB} MiB) or fewer than "
+    f"{MIN_VCPUS} vCPU, counting nested ranges.",
+    explanation=f"Every container of an EC2 job needs a memory requirement of at least {MIN_MEMORY_MIB} MiB "
+    f"and at least {MIN_VCPUS} vCPU (API ContainerProperties resourceRequirements). In a multi-node job "
+    "each node takes its settings from the innermost range that covers it, so every node must get both "
+    "from that range; otherwise registration fails or the node cannot be placed.",
+    fix=f"Give every node group VCPU >= {MIN_VCPUS} and MEMORY >= {MIN_MEMORY_MIB} MiB resource requirements: "
+    "the toolkit's MnpJobDefinition sets both per node by default (the whole instance); with aws-cdk-lib set "
+    "EcsEc2ContainerDefinition cpu and memory on every MultiNodeContainer.",
+    source=CONTAINER_PROPERTIES_API_URL,
+    check=check,
+)

@@ -1,0 +1,145 @@
+"""MNP110 (warning): a node group's command names an environment variable but does not run through a shell.
+
+A Batch container's ``Command`` is Docker's ``Cmd`` in exec form: the program is started directly, so
+``$AWS_BATCH_JOB_NODE_INDEX`` or ``${VAR}`` reaches it as literal text (the torchx bug of issue 759:
+every node got ``--node_rank=$AWS_BATCH_JOB_NODE_INDEX``). Only a shell expands variables, so a command
+is fine when it is ``sh -c '...'`` (or bash, dash, zsh, ksh, ash, mksh, busybox sh, possibly after
+``env``), and then only the script argument of ``-c`` is expanded. ``Ref::name`` placeholders are
+substituted by Batch itself and ``$(VAR)`` by Kubernetes (EKS), so neither is reported.
+
+An image whose ENTRYPOINT is a shell that expands its arguments would make such a command work; the
+template cannot show the image, so that case is an acknowledgement with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mnp_toolkit.lint.model.job_definitions import KIND_EKS, NodeRange, job_definition_model, mnp_scope
+from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
+from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Problem, Rule, RuleResult
+from mnp_toolkit.lint.template import Resource, Template
+
+#: ``$NAME`` or ``${NAME}``, not ``$$`` (a literal dollar for some tools) and not ``$(NAME)`` (Kubernetes).
+_VARIABLE = re.compile(r"(?<!\$)\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "busybox"})
+_ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_DOCKER_CMD_URL = "https://docs.docker.com/reference/dockerfile/#cmd"
+
+
+def _program(argument: str) -> str:
+    return argument.rsplit("/", 1)[-1]
+
+
+def expanded_positions(command: Sequence[str]) -> set[int]:
+    """The argument positions a shell expands: the script argument of ``<shell> ... -c SCRIPT``
+    (``env`` with its assignments and options in front is skipped; ``busybox sh`` counts as a shell)."""
+    position = 0
+    if command and _program(command[0]) == "env":
+        position = 1
+        while position < len(command) and (
+            command[position].startswith("-") or _ENV_ASSIGNMENT.match(command[position])
+        ):
+            position += 1
+    if position >= len(command) or _program(command[position]) not in _SHELLS:
+        return set()
+    if _program(command[position]) == "busybox":
+        position += 1
+        if position >= len(command) or _program(command[position]) not in _SHELLS - {"busybox"}:
+            return set()
+    for index in range(position + 1, len(command)):
+        option = command[index]
+        if option == "--" or not option.startswith("-"):
+            return set()  # a script file: its arguments stay literal
+        if not option.startswith("--") and "c" in option[1:]:
+            return {index + 1} if index + 1 < len(command) else set()
+    return set()
+
+
+def literal_variables(command: Any) -> list[str]:
+    """The variables a command names where no shell will expand them (``[]`` when it is not a list of
+    strings: what the template does not fix is not judged)."""
+    if not isinstance(command, list) or not all(isinstance(item, str) for item in command):
+        return []
+    expanded = expanded_positions(command)
+    names: list[str] = []
+    for index, argument in enumerate(command):
+        if index in expanded:
+            continue
+        for match in _VARIABLE.finditer(argument):
+            name = match.group("braced") or match.group("bare")
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _commands(node_range: NodeRange) -> list[tuple[str, Any]]:
+    """(what, command) for every container of a range: ECS ``Command``; EKS ``Command`` and ``Args``
+    (Kubernetes runs ``Args`` as the arguments of ``Command``, so they are judged as one command line)."""
+    found: list[tuple[str, Any]] = []
+    if node_range.kind == KIND_EKS:
+        for container in node_range.containers:
+            if not isinstance(container, Mapping):
+                continue
+            command, args = container.get("Command"), container.get("Args")
+            line = (command if isinstance(command, list) else []) + (args if isinstance(args, list) else [])
+            name = container.get("Name")
+            found.append((f"container {name}" if isinstance(name, str) else "a container", line))
+        return found
+    containers = node_range.ecs_containers()
+    for container in containers:
+        if not isinstance(container, Mapping):
+            continue
+        name = container.get("Name")
+        what = f"container {name}" if isinstance(name, str) and len(containers) > 1 else "its container"
+        found.append((what, container.get("Command")))
+    return found
+
+
+def check(resource: Resource, template: Template) -> RuleResult:
+    if (scope := mnp_scope(resource)) is not None:
+        return scope
+    problems: list[Problem] = []
+    for node_range in job_definition_model(resource).ranges or []:
+        for what, command in _commands(node_range):
+            names = literal_variables(command)
+            if not names:
+                continue
+            shown = ", ".join(f"${name}" for name in names)
+            problems.append(
+                Problem(
+                    f"MNP job definition {resource.display_name}: the command of {what} in {node_range.label} "
+                    f"names {shown} but does not run through a shell: the container starts in exec form, so "
+                    "the program receives the literal text, not the value.",
+                    f'Run it through a shell, e.g. Command: ["sh", "-c", "... {shown.split(", ")[0]} ..."], '
+                    "or read the variable inside the program; use Ref::name with job Parameters for values "
+                    "known at submit time. If the image's ENTRYPOINT is a shell that expands its arguments, "
+                    "acknowledge MNP110 on this job definition with that reason.",
+                )
+            )
+    if problems:
+        return NonCompliant(*problems)
+    return Compliant()
+
+
+RULE = Rule(
+    id="MNP110",
+    level=Level.WARNING,
+    resource_type=JOB_DEFINITION,
+    info="A node group's command names an environment variable ($VAR) but does not run through a shell.",
+    explanation="A Batch job definition's command is the container's Cmd in exec form: no shell runs, so "
+    "$AWS_BATCH_JOB_NODE_INDEX, $AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS or ${VAR} reach the program as "
+    "literal text and every node gets the same, wrong argument (torchx issue 759). Only the script of a "
+    "shell's -c is expanded. Ref::name placeholders are substituted by Batch from the job's parameters and "
+    "$(VAR) by Kubernetes on EKS; neither is reported.",
+    fix='Wrap the command in a shell (["sh", "-c", "torchrun --node_rank=$AWS_BATCH_JOB_NODE_INDEX ..."]) or '
+    "read the variable in the program; acknowledge MNP110 when the image's ENTRYPOINT is a shell that "
+    "expands its arguments.",
+    source="https://docs.aws.amazon.com/batch/latest/APIReference/API_ContainerProperties.html (command maps to "
+    f"Docker Cmd; exec form runs no shell: {_DOCKER_CMD_URL}); "
+    "https://docs.aws.amazon.com/batch/latest/userguide/job_definition_parameters.html (Ref:: parameters); "
+    "https://github.com/pytorch/torchx/issues/759",
+    check=check,
+)

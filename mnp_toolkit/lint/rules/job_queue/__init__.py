@@ -1,0 +1,1 @@
+"""Rules that check ``AWS::Batch::JobQueue`` resources, one per module."""

@@ -1,0 +1,1 @@
+"""Rules that check ``AWS::EC2::LaunchTemplate`` resources, one per module."""

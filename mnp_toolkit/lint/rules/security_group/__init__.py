@@ -1,0 +1,1 @@
+"""Rules that check ``AWS::EC2::SecurityGroup`` resources, one per module."""
