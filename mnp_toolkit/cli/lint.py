@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mnp_toolkit.cli.main import CliError
+from mnp_toolkit.errors import UserError
 from mnp_toolkit.lint.engine import lint_template
 from mnp_toolkit.lint.findings import Finding, Summary
 from mnp_toolkit.lint.loader import TemplateLoadError, acknowledge_from_assembly, load_templates
@@ -85,7 +85,7 @@ def run_lint(args: argparse.Namespace) -> int:
     try:
         findings, templates = lint_paths(list(args.paths))
     except TemplateLoadError as error:
-        raise CliError(str(error), EXIT_INPUT_ERROR) from None
+        raise UserError(str(error), EXIT_INPUT_ERROR) from None
     if args.format == "json":
         print(render_json(findings, templates=templates))
     else:

@@ -12,21 +12,15 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from mnp_toolkit.errors import UserError
+
 # Order is the order shown in `mnp --help`.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "mnp_toolkit.cli.lint",
-    "mnp_toolkit.ops.submit",
-    "mnp_toolkit.ops.status",
-    "mnp_toolkit.ops.preflight",
+    "mnp_toolkit.cli.submit",
+    "mnp_toolkit.cli.status",
+    "mnp_toolkit.cli.preflight",
 )
-
-
-class CliError(Exception):
-    """A user-facing error: printed as one line on stderr, exit code 2 unless given."""
-
-    def __init__(self, message: str, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except CliError as error:
+    except UserError as error:
         print(f"mnp {args.command}: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:

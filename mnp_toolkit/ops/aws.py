@@ -8,8 +8,7 @@ Three concerns live here so that every command behaves the same way:
   that throttling (``ThrottlingException``, ``TooManyRequestsException``) is absorbed before it
   reaches the user;
 * **error mapping**: every botocore exception becomes one line that says what went wrong and what to
-  do (:func:`describe_aws_error`), raised as :class:`mnp_toolkit.cli.CliError` by :func:`aws_errors`;
-* **argparse options** shared by the commands (:func:`add_aws_arguments`).
+  do (:func:`describe_aws_error`), raised as :class:`mnp_toolkit.errors.UserError` by :func:`aws_errors`;
 
 boto3 is imported inside functions only: `mnp lint` imports this package's siblings through the CLI
 and must stay fast.
@@ -17,13 +16,12 @@ and must stay fast.
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from mnp_toolkit.cli.main import CliError
+from mnp_toolkit.errors import UserError
 
 if TYPE_CHECKING:
     import boto3
@@ -73,21 +71,12 @@ _THROTTLING_CODES = frozenset(
 _IAM_PREFIX = {"service-quotas": "servicequotas"}
 
 
-def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--region`` and ``--profile`` to a sub-command parser."""
-    parser.add_argument(
-        "--region",
-        help="AWS Region (default: AWS_REGION / AWS_DEFAULT_REGION or the profile's region)",
-    )
-    parser.add_argument("--profile", help="named AWS profile (default: AWS_PROFILE or 'default')")
-
-
 def _max_attempts() -> int | None:
     """Attempts to configure, or None to let botocore read ``AWS_MAX_ATTEMPTS`` / the profile."""
     if os.environ.get("AWS_MAX_ATTEMPTS"):
         raw = os.environ["AWS_MAX_ATTEMPTS"]
         if not raw.isdigit() or int(raw) < 1:
-            raise CliError(
+            raise UserError(
                 f"AWS_MAX_ATTEMPTS={raw!r} is not a positive integer: set it to e.g. 8 or unset it",
                 EXIT_AWS_ERROR,
             )
@@ -103,7 +92,7 @@ def make_session(*, region: str | None = None, profile: str | None = None) -> bo
     try:
         return boto3.Session(region_name=region or None, profile_name=profile or None)
     except BotoCoreError as error:
-        raise CliError(describe_aws_error(error, action="set up the AWS session"), EXIT_AWS_ERROR) from None
+        raise UserError(describe_aws_error(error, action="set up the AWS session"), EXIT_AWS_ERROR) from None
 
 
 def make_client(
@@ -113,7 +102,7 @@ def make_client(
     region: str | None = None,
     profile: str | None = None,
 ) -> Any:
-    """A botocore client with adaptive retries; AWS errors at creation become a :class:`CliError`.
+    """A botocore client with adaptive retries; AWS errors at creation become a :class:`UserError`.
 
     The endpoint is left to botocore so that ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>``
     (e.g. a local ``moto_server``) work exactly as in the AWS CLI.
@@ -131,7 +120,7 @@ def make_client(
     try:
         return session.client(service, config=config)
     except BotoCoreError as error:
-        raise CliError(
+        raise UserError(
             describe_aws_error(error, action=f"create the {service} client", service=service), EXIT_AWS_ERROR
         ) from None
 
@@ -306,10 +295,10 @@ def aws_exception_types() -> tuple[type[BaseException], ...]:
 
 @contextmanager
 def aws_errors(*, action: str, service: str | None = None, region: str | None = None) -> Iterator[None]:
-    """Turn any botocore exception raised in the block into a one-line :class:`CliError` (exit 2)."""
+    """Turn any botocore exception raised in the block into a one-line :class:`UserError` (exit 2)."""
     try:
         yield
     except aws_exception_types() as error:
-        raise CliError(
+        raise UserError(
             describe_aws_error(error, action=action, service=service, region=region), EXIT_AWS_ERROR
         ) from None

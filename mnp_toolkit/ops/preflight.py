@@ -22,7 +22,6 @@ does not return) is *could-not-check*, never pass. Exit codes: 0 no check failed
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import sys
@@ -32,10 +31,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from mnp_toolkit.cli.main import CliError
+from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import (
     EXIT_AWS_ERROR,
-    add_aws_arguments,
     client_region,
     describe_aws_error,
     error_code,
@@ -236,7 +234,7 @@ def check_account(clients: Clients, *, expected: str | None) -> list[CheckResult
     except Exception as error:
         if is_setup_error(error):
             # Nothing else can work either: one line, exit 2, instead of a table of could-not-check.
-            raise CliError(
+            raise UserError(
                 describe_aws_error(error, action="run preflight", service="sts", region=clients.region),
                 EXIT_AWS_ERROR,
             ) from None
@@ -762,7 +760,7 @@ def run_checks(clients: Clients, plan: PreflightPlan) -> list[CheckResult]:
     for name, step in steps:
         try:
             results.extend(step())
-        except CliError:
+        except UserError:
             raise
         except Exception as error:  # no traceback reaches the user: the check becomes could-not-check
             results.append(
@@ -830,7 +828,7 @@ def run_preflight(
     try:
         config = load_config(config_path)
     except ConfigError as error:
-        raise CliError(str(error), EXIT_AWS_ERROR) from None
+        raise UserError(str(error), EXIT_AWS_ERROR) from None
     plan = plan_from_config(config)
     config_region = getattr(getattr(config, "env", None), "region", None)
     clients = clients_factory(region=region or config_region, profile=profile)
@@ -842,27 +840,3 @@ def run_preflight(
     else:
         print(render_table(results, region=clients.region), file=stream)
     return exit_code(results)
-
-
-def _command(args: argparse.Namespace) -> int:
-    return run_preflight(
-        config_path=Path(args.config), region=args.region, profile=args.profile, output_format=args.format
-    )
-
-
-def register(subparsers: Any) -> None:
-    """Add the `preflight` sub-command."""
-    parser = subparsers.add_parser(
-        "preflight",
-        help="check the AWS account before a deploy (offerings, quotas, network, EFA)",
-        description="Check with boto3 what `cdk synth` cannot know: the instance types are offered in the "
-        "AZ, the On-Demand vCPU quota covers the largest job, an existing VPC's subnets are private with "
-        "a NAT route, an existing placement group is `cluster`, EFA support. Exit codes: 0 no check "
-        "failed, 1 a check failed, 2 usage, config or AWS set-up error.",
-    )
-    parser.add_argument(
-        "--config", default=str(DEFAULT_CONFIG_PATH), help=f"MNP config file (default {DEFAULT_CONFIG_PATH})"
-    )
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    add_aws_arguments(parser)
-    parser.set_defaults(func=_command)

@@ -12,7 +12,6 @@ FAILED, 2 usage or AWS error.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -22,13 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from mnp_toolkit.cli.main import CliError
+from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import (
     EXIT_AWS_ERROR,
-    add_aws_arguments,
     aws_errors,
     client_region,
-    make_client,
 )
 
 #: DescribeJobs accepts at most this many job ids per call.
@@ -262,17 +259,17 @@ def job_status_from_details(
 def fetch_job_status(client: Any, *, job_id: str) -> JobStatus:
     """DescribeJobs the job and, for an MNP parent, its ``numNodes`` node jobs (batched).
 
-    Raises :class:`CliError` (exit 2) when the job does not exist or AWS fails.
+    Raises :class:`UserError` (exit 2) when the job does not exist or AWS fails.
     """
     job_id = job_id.strip()
     if not job_id:
-        raise CliError("JOB_ID is empty: pass the id that `mnp submit` printed", EXIT_AWS_ERROR)
+        raise UserError("JOB_ID is empty: pass the id that `mnp submit` printed", EXIT_AWS_ERROR)
     region = client_region(client)
     with aws_errors(action=f"describe job {job_id}", service="batch", region=region):
         found = describe_jobs_batched(client, [job_id])
         parent = found.get(job_id)
         if parent is None:
-            raise CliError(
+            raise UserError(
                 f"job {job_id} not found in {region}: check the id (a node's id is JOB_ID#N) and "
                 "--region; AWS Batch forgets finished jobs after a while",
                 EXIT_AWS_ERROR,
@@ -390,28 +387,6 @@ def watch_job(
         sleep(interval)
 
 
-def positive_seconds(value: str) -> float:
-    """argparse type for ``--interval``: a number of seconds >= 1."""
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if not seconds >= 1:  # also rejects NaN
-        raise argparse.ArgumentTypeError(f"{value!r}: the interval must be at least 1 second")
-    return seconds
-
-
-def add_interval_argument(parser: argparse.ArgumentParser, *, between: str) -> None:
-    """Add ``--interval``, the seconds between two polls of a followed job (`status --watch` and
-    `submit --wait` poll alike); ``between`` names them in the help, e.g. "polls with --wait"."""
-    parser.add_argument(
-        "--interval",
-        type=positive_seconds,
-        default=DEFAULT_INTERVAL_SECONDS,
-        help=f"seconds between {between} (default {DEFAULT_INTERVAL_SECONDS:g})",
-    )
-
-
 def _print(text: str, *, out: TextIO) -> None:
     print(text, file=out, flush=True)
 
@@ -447,31 +422,3 @@ def run_status(
 
     final = watch_job(client, job_id=job_id, interval=interval, on_update=show, sleep=sleep)
     return final.exit_status
-
-
-def _command(args: argparse.Namespace) -> int:
-    client = make_client("batch", region=args.region, profile=args.profile)
-    return run_status(
-        client,
-        job_id=args.job_id,
-        output_format=args.format,
-        watch=args.watch,
-        interval=args.interval,
-    )
-
-
-def register(subparsers: Any) -> None:
-    """Add the `status` sub-command."""
-    parser = subparsers.add_parser(
-        "status",
-        help="show an AWS Batch job and every node of a multi-node parallel job",
-        description="Show a job (and, for a multi-node parallel job, each node JOB_ID#N: role, status, "
-        "reason, exit code, start and stop times). Exit codes: 0 succeeded or not ended, 1 the job "
-        "FAILED, 2 usage or AWS error.",
-    )
-    parser.add_argument("job_id", metavar="JOB_ID", help="the job id that `mnp submit` printed")
-    parser.add_argument("--watch", action="store_true", help="refresh until the job ends")
-    add_interval_argument(parser, between="refreshes with --watch")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    add_aws_arguments(parser)
-    parser.set_defaults(func=_command)

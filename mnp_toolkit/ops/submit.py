@@ -13,7 +13,6 @@ lines and the final node table go to stderr, and the exit code is that of `mnp s
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import time
@@ -22,10 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from mnp_toolkit.cli.main import CliError
+from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import (
     EXIT_AWS_ERROR,
-    add_aws_arguments,
     aws_errors,
     aws_exception_types,
     client_region,
@@ -33,12 +31,10 @@ from mnp_toolkit.ops.aws import (
     error_code,
     error_message,
     is_access_denied,
-    make_client,
 )
 from mnp_toolkit.ops.status import (
     DEFAULT_INTERVAL_SECONDS,
     JobStatus,
-    add_interval_argument,
     render_progress_line,
     render_text,
     watch_job,
@@ -66,17 +62,6 @@ class JobDefinitionInfo:
     @property
     def label(self) -> str:
         return f"{self.name}:{self.revision}"
-
-
-def _node_count(value: str) -> int:
-    """argparse type for ``--nodes``: an integer 1..1000 (the MNP node limit)."""
-    try:
-        nodes = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of nodes") from None
-    if not 1 <= nodes <= MAX_NODES:
-        raise argparse.ArgumentTypeError(f"{nodes}: a multi-node parallel job has 1 to {MAX_NODES} nodes")
-    return nodes
 
 
 def _definition_info(detail: Mapping[str, Any]) -> JobDefinitionInfo:
@@ -113,14 +98,14 @@ def resolve_job_definition(client: Any, *, definition: str) -> JobDefinitionInfo
     except aws_exception_types() as error:
         if is_access_denied(error):
             return None
-        raise CliError(
+        raise UserError(
             describe_aws_error(error, action=f"look up job definition {definition}", service="batch", region=region),
             EXIT_AWS_ERROR,
         ) from None
     candidates = [d for d in details if revision is None or int(d.get("revision", -1)) == revision]
     if not candidates:
         which = f"revision {revision} of job definition {name}" if revision else f"job definition {name}"
-        raise CliError(
+        raise UserError(
             f"{which} not found (no ACTIVE revision) in {region}: check --job-definition and --region, "
             "or deploy the stack that registers it",
             EXIT_AWS_ERROR,
@@ -218,9 +203,9 @@ def submit_job(
     name: str | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> str:
-    """Check what can be checked, submit, and return the job id. Raises :class:`CliError`."""
+    """Check what can be checked, submit, and return the job id. Raises :class:`UserError`."""
     if name is not None and not _JOB_NAME.match(name):
-        raise CliError(
+        raise UserError(
             f"--name {name!r} is not a valid job name: use up to 128 letters, digits, '-' and '_', "
             "starting with a letter or digit",
             EXIT_AWS_ERROR,
@@ -236,7 +221,7 @@ def submit_job(
     elif nodes is not None:
         problem = node_override_problem(info, nodes=nodes)
         if problem:
-            raise CliError(problem, EXIT_AWS_ERROR)
+            raise UserError(problem, EXIT_AWS_ERROR)
     definition_ref = info.arn if info is not None else definition
     definition_name = info.name if info is not None else definition.rsplit("/", 1)[-1].split(":")[0]
     request: dict[str, Any] = {
@@ -249,7 +234,7 @@ def submit_job(
     try:
         response = client.submit_job(**request)
     except aws_exception_types() as error:
-        raise CliError(
+        raise UserError(
             _explain_rejection(error, nodes=nodes, definition=definition, region=region), EXIT_AWS_ERROR
         ) from None
     return str(response["jobId"])
@@ -296,46 +281,10 @@ def run_submit(
     return final.exit_status
 
 
-def _command(args: argparse.Namespace) -> int:
-    client = make_client("batch", region=args.region, profile=args.profile)
-    return run_submit(
-        client,
-        queue=args.queue,
-        definition=args.job_definition,
-        nodes=args.nodes,
-        name=args.name,
-        wait=args.wait,
-        interval=args.interval,
-    )
-
-
-def register(subparsers: Any) -> None:
-    """Add the `submit` sub-command."""
-    parser = subparsers.add_parser(
-        "submit",
-        help="submit a job (optionally with a node-count override) and follow it",
-        description="Submit a job to an AWS Batch queue and print its id. --nodes overrides the node "
-        "count of a multi-node parallel job definition (it needs an open-ended node range, `n:`). "
-        "--wait follows the job until it ends; exit codes: 0 succeeded (or submitted, without "
-        "--wait), 1 the job FAILED, 2 usage or AWS error.",
-    )
-    parser.add_argument("--queue", required=True, help="job queue name or ARN")
-    parser.add_argument(
-        "--job-definition", required=True, help="job definition: name (latest ACTIVE), name:revision or ARN"
-    )
-    parser.add_argument("--nodes", type=_node_count, help="number of nodes (overrides the definition's numNodes)")
-    parser.add_argument("--name", help="job name (default: <definition>-<UTC time>)")
-    parser.add_argument("--wait", action="store_true", help="follow the job until it ends")
-    add_interval_argument(parser, between="polls with --wait")
-    add_aws_arguments(parser)
-    parser.set_defaults(func=_command)
-
-
 __all__: Sequence[str] = (
     "JobDefinitionInfo",
     "default_job_name",
     "node_override_problem",
-    "register",
     "resolve_job_definition",
     "run_submit",
     "submit_job",

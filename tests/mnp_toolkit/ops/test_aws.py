@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from mnp_toolkit import cli
-from mnp_toolkit.cli.main import CliError
+from mnp_toolkit.cli import main as cli_main
+from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import (
     DEFAULT_MAX_ATTEMPTS,
     aws_errors,
@@ -41,10 +41,10 @@ def test_aws_max_attempts_from_the_environment_wins(monkeypatch: pytest.MonkeyPa
 
 
 def test_bad_aws_max_attempts_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No AWS: a malformed AWS_MAX_ATTEMPTS is a CliError, not a botocore traceback."""
+    """No AWS: a malformed AWS_MAX_ATTEMPTS is a UserError, not a botocore traceback."""
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "lots")
 
-    with pytest.raises(CliError, match="AWS_MAX_ATTEMPTS='lots' is not a positive integer"):
+    with pytest.raises(UserError, match="AWS_MAX_ATTEMPTS='lots' is not a positive integer"):
         make_client("batch")
 
 
@@ -72,7 +72,7 @@ def test_endpoint_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_unknown_profile_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     """botocore: ProfileNotFound from --profile becomes one line through `mnp status`, exit 2."""
-    code = cli.main(["status", "job-1", "--profile", "nope"])
+    code = cli_main(["status", "job-1", "--profile", "nope"])
 
     err = capsys.readouterr().err
     assert code == 2
@@ -85,7 +85,7 @@ def test_no_region_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION")
 
-    with pytest.raises(CliError) as caught:
+    with pytest.raises(UserError) as caught:
         make_client("batch")
 
     assert caught.value.exit_code == 2
@@ -99,7 +99,7 @@ def test_no_credentials_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     client = make_client("batch")
 
-    with pytest.raises(CliError) as caught, aws_errors(action="describe job x", service="batch"):
+    with pytest.raises(UserError) as caught, aws_errors(action="describe job x", service="batch"):
         client.describe_jobs(jobs=["x"])
 
     assert "could not describe job x: no AWS credentials found: pass --profile" in str(caught.value)
@@ -112,7 +112,7 @@ def test_unreachable_endpoint_is_one_line(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     client = make_client("batch")
 
-    with pytest.raises(CliError) as caught, aws_errors(action="describe job x", service="batch"):
+    with pytest.raises(UserError) as caught, aws_errors(action="describe job x", service="batch"):
         client.describe_jobs(jobs=["x"])
 
     assert "cannot reach the AWS endpoint" in str(caught.value)

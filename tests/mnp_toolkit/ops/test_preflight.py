@@ -18,8 +18,8 @@ import boto3
 import pytest
 import yaml
 
-from mnp_toolkit import cli
-from mnp_toolkit.cli.main import CliError
+from mnp_toolkit.cli import main as cli_main
+from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.preflight import (
     STANDARD,
     Clients,
@@ -135,7 +135,7 @@ def test_existing_network_all_good_except_unknowable_quota(
         },
     )
 
-    code = cli.main(["preflight", "--config", str(config), "--format", "json"])
+    code = cli_main(["preflight", "--config", str(config), "--format", "json"])
 
     rows = _rows(capsys.readouterr().out)
     assert code == 0
@@ -164,7 +164,7 @@ def test_bad_subnets_fail_with_fixes(account: Network, tmp_path: Path, capsys: p
         },
     )
 
-    code = cli.main(["preflight", "--config", str(config)])
+    code = cli_main(["preflight", "--config", str(config)])
 
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -196,7 +196,7 @@ def test_unknown_vpc_and_wrong_account_fail(
         },
     )
 
-    code = cli.main(["preflight", "--config", str(config), "--format", "json"])
+    code = cli_main(["preflight", "--config", str(config), "--format", "json"])
 
     rows = _rows(capsys.readouterr().out)
     assert code == 1
@@ -210,7 +210,7 @@ def test_region_other_than_env_region_fails(
     """moto: --region eu-west-1 for a config deploying to us-east-1 checks the wrong place: fail."""
     config = _write_config(tmp_path / "mnp.yaml", network={"mode": "new"})
 
-    code = cli.main(["preflight", "--config", str(config), "--region", "eu-west-1", "--format", "json"])
+    code = cli_main(["preflight", "--config", str(config), "--region", "eu-west-1", "--format", "json"])
 
     rows = _rows(capsys.readouterr().out)
     assert code == 1
@@ -384,7 +384,7 @@ def test_quota_class(instance_type: str, code: str | None) -> None:
 
 def test_missing_config_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """No AWS: a config path that does not exist is a one-line error, exit 2."""
-    code = cli.main(["preflight", "--config", str(tmp_path / "nope.yaml")])
+    code = cli_main(["preflight", "--config", str(tmp_path / "nope.yaml")])
 
     err = capsys.readouterr().err
     assert code == 2
@@ -400,7 +400,7 @@ def test_no_credentials_stops_with_one_line(
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     config = _write_config(tmp_path / "mnp.yaml", network={"mode": "new"})
 
-    code = cli.main(["preflight", "--config", str(config)])
+    code = cli_main(["preflight", "--config", str(config)])
 
     captured = capsys.readouterr()
     assert code == 2
@@ -455,13 +455,13 @@ def test_plan_from_config_reads_existing_placement_group() -> None:
 
 
 def test_cli_error_for_bad_config_is_raised_not_printed_as_traceback(tmp_path: Path) -> None:
-    """No AWS: an invalid config raises CliError (exit 2) carrying the config's readable message."""
+    """No AWS: an invalid config raises UserError (exit 2) carrying the config's readable message."""
     from mnp_toolkit.ops.preflight import run_preflight
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("compute_environments: []\n")
 
-    with pytest.raises(CliError) as caught:
+    with pytest.raises(UserError) as caught:
         run_preflight(config_path=bad, region=None, profile=None)
 
     assert caught.value.exit_code == 2

@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 import pytest
 
-from mnp_toolkit import cli
-from mnp_toolkit.cli.main import CliError
+from mnp_toolkit.cli import main as cli_main
+from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops import status as status_mod
 from mnp_toolkit.ops.status import (
     NOT_CREATED,
@@ -39,7 +39,7 @@ def test_single_node_job_shows_just_the_job(moto_batch: MotoBatch, capsys: pytes
     batch = boto3.client("batch", region_name=REGION)
     job_id = batch.submit_job(jobName="hello", jobQueue=moto_batch.queue, jobDefinition="hello")["jobId"]
 
-    code = cli.main(["status", job_id])
+    code = cli_main(["status", job_id])
 
     out = capsys.readouterr().out
     assert code == 0
@@ -50,7 +50,7 @@ def test_single_node_job_shows_just_the_job(moto_batch: MotoBatch, capsys: pytes
 
 def test_unknown_job_is_one_line_exit_2(moto_batch: MotoBatch, capsys: pytest.CaptureFixture[str]) -> None:
     """moto: DescribeJobs returns no job for an unknown id; `mnp status` says so in one line, exit 2."""
-    code = cli.main(["status", "no-such-job"])
+    code = cli_main(["status", "no-such-job"])
 
     captured = capsys.readouterr()
     assert code == 2
@@ -68,7 +68,7 @@ def test_mnp_parent_from_moto_lists_nodes_it_did_not_create(
     batch = boto3.client("batch", region_name=REGION)
     job_id = batch.submit_job(jobName="train", jobQueue=moto_batch.queue, jobDefinition="train-mnp")["jobId"]
 
-    code = cli.main(["status", job_id, "--format", "json"])
+    code = cli_main(["status", job_id, "--format", "json"])
 
     data = json.loads(capsys.readouterr().out)
     assert code == 0
@@ -267,11 +267,11 @@ def test_watch_json_prints_one_document_per_refresh(stubbed: Any, make_job: Any)
 
 
 def test_aws_error_during_status_is_one_line(stubbed: Any) -> None:
-    """Stubber: AccessDeniedException from DescribeJobs becomes a CliError naming the permission."""
+    """Stubber: AccessDeniedException from DescribeJobs becomes a UserError naming the permission."""
     client, stubber = stubbed("batch")
     stubber.add_client_error("describe_jobs", "AccessDeniedException", "User is not authorized", 403)
 
-    with pytest.raises(CliError) as caught:
+    with pytest.raises(UserError) as caught:
         fetch_job_status(client, job_id=JOB)
 
     assert caught.value.exit_code == 2
@@ -283,7 +283,7 @@ def test_aws_error_during_status_is_one_line(stubbed: Any) -> None:
 def test_bad_interval_is_a_usage_error(interval: str, capsys: pytest.CaptureFixture[str]) -> None:
     """No AWS: argparse rejects an --interval below 1 second or not a number (exit 2)."""
     with pytest.raises(SystemExit) as caught:
-        cli.main(["status", JOB, "--watch", "--interval", interval])
+        cli_main(["status", JOB, "--watch", "--interval", interval])
 
     assert caught.value.code == 2
     assert "--interval" in capsys.readouterr().err

@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
-from mnp_toolkit import cli
-from mnp_toolkit.cli.main import CliError
+from mnp_toolkit.cli import main as cli_main
+from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.submit import (
     JobDefinitionInfo,
     default_job_name,
@@ -69,7 +69,7 @@ def _job_count(queue: str) -> int:
 
 def test_submit_prints_the_job_id(moto_batch: MotoBatch, capsys: pytest.CaptureFixture[str]) -> None:
     """moto: a container job is submitted under a default name and only its id goes to stdout."""
-    code = cli.main(["submit", "--queue", moto_batch.queue, "--job-definition", "hello"])
+    code = cli_main(["submit", "--queue", moto_batch.queue, "--job-definition", "hello"])
 
     job_id = capsys.readouterr().out.strip()
     assert code == 0
@@ -81,7 +81,7 @@ def test_submit_prints_the_job_id(moto_batch: MotoBatch, capsys: pytest.CaptureF
 
 def test_submit_with_name_and_revision(moto_batch: MotoBatch, capsys: pytest.CaptureFixture[str]) -> None:
     """moto: `name:revision` resolves to that revision's ARN; --name is used as given."""
-    code = cli.main(["submit", "--queue", moto_batch.queue, "--job-definition", "hello:1", "--name", "smoke_test-1"])
+    code = cli_main(["submit", "--queue", moto_batch.queue, "--job-definition", "hello:1", "--name", "smoke_test-1"])
 
     job_id = capsys.readouterr().out.strip()
     job = boto3.client("batch", region_name=REGION).describe_jobs(jobs=[job_id])["jobs"][0]
@@ -106,7 +106,7 @@ def test_submit_errors_are_one_line(
     definition are refused before SubmitJob, in one line, exit 2; nothing is submitted."""
     jobs_before = _job_count(moto_batch.queue)
 
-    code = cli.main(["submit", "--queue", moto_batch.queue, *argv])
+    code = cli_main(["submit", "--queue", moto_batch.queue, *argv])
 
     captured = capsys.readouterr()
     assert code == 2
@@ -118,7 +118,7 @@ def test_submit_errors_are_one_line(
 
 def test_unknown_queue_is_one_line(moto_batch: MotoBatch, capsys: pytest.CaptureFixture[str]) -> None:
     """moto: SubmitJob to a queue that does not exist fails with ClientException; one line, exit 2."""
-    code = cli.main(["submit", "--queue", "no-such-queue", "--job-definition", "hello"])
+    code = cli_main(["submit", "--queue", "no-such-queue", "--job-definition", "hello"])
 
     err = capsys.readouterr().err
     assert code == 2
@@ -177,7 +177,7 @@ def test_closed_ranges_refuse_a_node_override_before_submitting(stubbed: Any) ->
     client, stubber = stubbed("batch")
     _expect_definition_lookup(stubber, _definition(ranges=["0:3"]))
 
-    with pytest.raises(CliError) as caught:
+    with pytest.raises(UserError) as caught:
         submit_job(client, queue="mnp-queue", definition="train", nodes=8)
 
     message = str(caught.value)
@@ -221,7 +221,7 @@ def test_aws_rejection_of_the_override_is_explained(stubbed: Any) -> None:
     )
     err = io.StringIO()
 
-    with pytest.raises(CliError) as caught:
+    with pytest.raises(UserError) as caught:
         run_submit(client, queue="mnp-queue", definition="train", nodes=8, out=io.StringIO(), err=err)
 
     message = str(caught.value)
@@ -313,11 +313,11 @@ def test_node_override_conditions(ranges: tuple[str, ...], main_node: int, nodes
         assert problem is not None and expected in problem
 
 
-@pytest.mark.parametrize("nodes", ["0", "1001", "two"])
-def test_nodes_out_of_range_is_a_usage_error(nodes: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """No AWS: argparse refuses --nodes outside 1..1000 (the MNP node limit), exit 2."""
+@pytest.mark.parametrize("nodes", ["0", "-1", "two", "2.5"])
+def test_nodes_below_one_or_not_a_number_is_a_usage_error(nodes: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """No AWS: argparse refuses --nodes that is not a whole number of at least 1, exit 2."""
     with pytest.raises(SystemExit) as caught:
-        cli.main(["submit", "--queue", "q", "--job-definition", "d", "--nodes", nodes])
+        cli_main(["submit", "--queue", "q", "--job-definition", "d", "--nodes", nodes])
 
     assert caught.value.code == 2
     assert "--nodes" in capsys.readouterr().err
@@ -332,3 +332,15 @@ def test_default_job_name_fits_batch_rules() -> None:
     long_name = default_job_name("x" * 200, now=now)
     assert len(long_name) <= 128
     assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}", default_job_name("_odd.name", now=now))
+
+
+def test_nodes_above_the_default_limit_warn_like_mnp109(
+    moto_batch: MotoBatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """moto: 1,000 nodes is a default limit that can be raised; --nodes 1001 warns and still submits."""
+    code = cli_main(
+        ["submit", "--queue", moto_batch.queue, "--job-definition", moto_batch.mnp_definition, "--nodes", "1001"]
+    )
+    err = capsys.readouterr().err
+    assert "above the default limit of 1,000 nodes per job (MNP109)" in err
+    assert code == 0
