@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from mnp_toolkit.core.target_nodes import TargetNodesError, parse_target_nodes
 from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import (
     EXIT_AWS_ERROR,
@@ -44,7 +45,6 @@ from mnp_toolkit.ops.status import (
 _JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 _ARN_DEFINITION = re.compile(r"^arn:[^:]+:batch:[^:]*:\d*:job-definition/(?P<name>[^:]+):(?P<rev>\d+)$")
 _NAME_REVISION = re.compile(r"^(?P<name>[A-Za-z0-9_-]+):(?P<rev>\d+)$")
-MAX_NODES = 1000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,14 +114,12 @@ def resolve_job_definition(client: Any, *, definition: str) -> JobDefinitionInfo
 
 
 def _parse_range(target: str) -> tuple[int, int | None] | None:
-    """``n:m`` / ``:m`` / ``n:`` / ``n`` / ``:`` as (start, end or None when open); None if malformed."""
-    text = target.strip()
-    if ":" not in text:
-        return (int(text), int(text)) if text.isdigit() else None
-    low, _, high = text.partition(":")
-    if (low and not low.isdigit()) or (high and not high.isdigit()):
+    """A ``TargetNodes`` as (start, end or None when open), by the core's parser; None if malformed."""
+    try:
+        parsed = parse_target_nodes(target)
+    except TargetNodesError:
         return None
-    return (int(low) if low else 0, int(high) if high else None)
+    return parsed.start, parsed.end
 
 
 def node_override_problem(info: JobDefinitionInfo, *, nodes: int) -> str | None:

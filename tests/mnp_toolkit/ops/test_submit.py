@@ -344,3 +344,14 @@ def test_nodes_above_the_default_limit_warn_like_mnp109(
     err = capsys.readouterr().err
     assert "above the default limit of 1,000 nodes per job (MNP109)" in err
     assert code == 0
+
+
+@pytest.mark.parametrize("target", [" 2: ", "3:1", "\u0661:", "1:2:3", ""])
+def test_submit_reads_target_nodes_with_the_core_parser(target: str) -> None:
+    """No AWS: what the rule pack rejects (MNP009) is not a node range to `mnp submit` either, so no
+    override claim is made from it (the core's parser, one definition of the syntax)."""
+    from mnp_toolkit.core.target_nodes import TargetNodesError, parse_target_nodes
+
+    with pytest.raises(TargetNodesError):
+        parse_target_nodes(target)
+    assert node_override_problem(_info((target, "0:"), main_node=0), nodes=4) is None
