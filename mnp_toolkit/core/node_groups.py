@@ -129,27 +129,28 @@ def _groups(targets: Sequence[TargetNodes], num_nodes: int, problems: list[str],
     return groups
 
 
-def _check_structure(node_properties: Any, *, where: str) -> tuple[int | None, int | None, list[TargetNodes | None]]:
-    """numNodes, mainNode and the parsed ranges; problems raise :class:`NodeGroupsError`."""
+def _check_structure(node_properties: Any, *, where: str) -> tuple[int, int, list[TargetNodes]]:
+    """numNodes, mainNode and the parsed ranges (one per ``nodeRangeProperties`` entry, in order); any
+    problem raises :class:`NodeGroupsError` listing them all."""
     problems: list[str] = []
     if not isinstance(node_properties, Mapping):
         raise NodeGroupsError([f"{where} must be an object with numNodes, mainNode and nodeRangeProperties"])
-    num_nodes = node_properties.get("numNodes")
-    main_node = node_properties.get("mainNode")
-    if not _is_int(num_nodes) or num_nodes < MIN_NODES:
-        problems.append(f"{where}.numNodes is {num_nodes!r}: it must be an integer of at least {MIN_NODES}")
-        num_nodes = None
-    if not _is_int(main_node) or main_node < 0:
-        problems.append(f"{where}.mainNode is {main_node!r}: it must be a node index (an integer from 0)")
-        main_node = None
+    raw_nodes = node_properties.get("numNodes")
+    raw_main = node_properties.get("mainNode")
+    num_nodes = raw_nodes if isinstance(raw_nodes, int) and _is_int(raw_nodes) and raw_nodes >= MIN_NODES else None
+    main_node = raw_main if isinstance(raw_main, int) and _is_int(raw_main) and raw_main >= 0 else None
+    if num_nodes is None:
+        problems.append(f"{where}.numNodes is {raw_nodes!r}: it must be an integer of at least {MIN_NODES}")
+    if main_node is None:
+        problems.append(f"{where}.mainNode is {raw_main!r}: it must be a node index (an integer from 0)")
     elif num_nodes is not None and main_node >= num_nodes:
         problems.append(
             f"{where}.mainNode {main_node} is not a node of the job's {num_nodes}: it must be below numNodes"
         )
-    targets = _ranges(node_properties, problems, where=where)
-    if problems:
+    parsed = _ranges(node_properties, problems, where=where)
+    if problems or num_nodes is None or main_node is None:
         raise NodeGroupsError(problems)
-    return num_nodes, main_node, targets
+    return num_nodes, main_node, [target for target in parsed if target is not None]
 
 
 def node_groups(node_properties: Mapping[str, Any], *, where: str = "nodeProperties") -> list[NodeGroup]:
@@ -158,9 +159,7 @@ def node_groups(node_properties: Mapping[str, Any], *, where: str = "nodePropert
     Raises :class:`NodeGroupsError` when ``numNodes``/``mainNode``/``targetNodes`` are malformed, a range
     names a node beyond ``numNodes``, or a node is covered by no range (every problem at once).
     """
-    num_nodes, _, parsed = _check_structure(node_properties, where=where)
-    assert num_nodes is not None
-    targets = [target for target in parsed if target is not None]
+    num_nodes, _, targets = _check_structure(node_properties, where=where)
     problems: list[str] = []
     for position, target in enumerate(targets):
         if target.highest_named_index() >= num_nodes:
@@ -289,11 +288,11 @@ def apply_node_overrides(
     return effective
 
 
-def _num_nodes_problems(num_nodes: Any, *, main_node: int | None, targets: Sequence[TargetNodes | None]) -> list[str]:
+def _num_nodes_problems(num_nodes: Any, *, main_node: int, targets: Sequence[TargetNodes]) -> list[str]:
     if not _is_int(num_nodes) or num_nodes < MIN_NODES:
         return [f"nodeOverrides.numNodes is {num_nodes!r}: it must be an integer of at least {MIN_NODES}"]
-    open_ranges = [target for target in targets if target is not None and target.is_open]
-    listed = ", ".join(target.text for target in targets if target is not None)
+    open_ranges = [target for target in targets if target.is_open]
+    listed = ", ".join(target.text for target in targets)
     if not open_ranges:
         return [
             f"nodeOverrides.numNodes {num_nodes} needs a node range with an open upper boundary (: or n:) in the "
@@ -307,7 +306,7 @@ def _num_nodes_problems(num_nodes: Any, *, main_node: int | None, targets: Seque
             f"nodeOverrides.numNodes {num_nodes} must be more than the lower boundary of the open node range "
             f"({lowest}:); ask for at least {lowest + 1} nodes"
         )
-    if main_node is not None and main_node >= num_nodes:
+    if main_node >= num_nodes:
         problems.append(
             f"nodeOverrides.numNodes {num_nodes} must be more than the job definition's mainNode {main_node}; "
             f"ask for at least {main_node + 1} nodes"
@@ -315,13 +314,11 @@ def _num_nodes_problems(num_nodes: Any, *, main_node: int | None, targets: Seque
     return problems
 
 
-def _apply_property_overrides(
-    effective: dict[str, Any], overrides: Any, targets: Sequence[TargetNodes | None]
-) -> list[str]:
+def _apply_property_overrides(effective: dict[str, Any], overrides: Any, targets: Sequence[TargetNodes]) -> list[str]:
     if not isinstance(overrides, list):
         return ["nodeOverrides.nodePropertyOverrides must be a list of {targetNodes, containerOverrides} objects"]
     problems: list[str] = []
-    listed = ", ".join(target.text for target in targets if target is not None)
+    listed = ", ".join(target.text for target in targets)
     seen: dict[int, int] = {}
     pending: list[tuple[int, Mapping[str, Any]]] = []
     for position, override in enumerate(overrides):
@@ -335,9 +332,7 @@ def _apply_property_overrides(
             problems.append(f"{where}.targetNodes: {error}; write n:m, :m, n: or n")
             continue
         matches = [
-            index
-            for index, target in enumerate(targets)
-            if target is not None and (target.start, target.end) == (wanted.start, wanted.end)
+            index for index, target in enumerate(targets) if (target.start, target.end) == (wanted.start, wanted.end)
         ]
         if not matches:
             problems.append(
