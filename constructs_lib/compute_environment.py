@@ -410,8 +410,19 @@ class MnpComputeEnvironment(Construct):
 
     @staticmethod
     def _resolve_max_vcpus(id: str, max_vcpus: int | None, min_vcpus: int, jds: Sequence[MnpJobDefinition]) -> int:
-        needed = max((jd.required_vcpus for jd in jds), default=None)
+        unknown = [jd for jd in jds if jd.required_vcpus is None]
+        needed = max((jd.required_vcpus for jd in jds if jd.required_vcpus is not None), default=None)
         if max_vcpus is None:
+            if unknown:
+                raise MnpPropsError(
+                    _KIND,
+                    id,
+                    "max_vcpus",
+                    f"is not set, and the toolkit does not know instance type {unknown[0].instance_type} of job "
+                    f"definition '{unknown[0].node.id}', so the vCPUs its {unknown[0].num_nodes} nodes need at once "
+                    "cannot be derived",
+                    f"pass max_vcpus (at least num_nodes x the vCPUs of {unknown[0].instance_type})",
+                )
             if needed is None:
                 raise MnpPropsError(
                     _KIND,
@@ -424,7 +435,7 @@ class MnpComputeEnvironment(Construct):
         if max_vcpus < 1:
             raise MnpPropsError(_KIND, id, "max_vcpus", f"is {max_vcpus}", "use 1 or more")
         for jd in jds:
-            if jd.required_vcpus > max_vcpus:
+            if jd.required_vcpus is not None and jd.required_vcpus > max_vcpus:
                 raise MnpPropsError(
                     _KIND,
                     id,

@@ -26,11 +26,12 @@ a deterministic bug wastes every node's hours. ``retry_on="any"`` retries every 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from aws_cdk import Duration, Size
+from aws_cdk import Annotations, Duration, Size
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -41,14 +42,11 @@ from constructs import Construct
 from constructs_lib._validation import MnpPropsError
 from mnp_toolkit.core import instance_types
 from mnp_toolkit.core.instance_types import InstanceTypeFacts
-from mnp_toolkit.core.target_nodes import TargetNodesError, parse_target_nodes
+from mnp_toolkit.core.job_spec import JobSpec, NodeGroupSpec, check_job, node_settings, required_vcpus
+from mnp_toolkit.core.limits import MIN_MEMORY_MIB, MIN_TIMEOUT_SECONDS, MIN_VCPUS
+from mnp_toolkit.core.target_nodes import parse_target_nodes
 
 _KIND = "MnpJobDefinition"
-MAX_NODES = 1000
-MAX_NODE_GROUPS = 5
-MAX_RETRY_ATTEMPTS = 10
-MIN_MEMORY_MIB = 4
-MIN_TIMEOUT_SECONDS = 60
 #: Status reason Batch gives a job whose instance went away (terminated, failed health check).
 INFRASTRUCTURE_FAILURE_STATUS_REASON = "Host EC2*"
 _DEVICE_PERMISSIONS = ("READ", "WRITE", "MKNOD")
@@ -140,7 +138,8 @@ class MnpJobDefinition(Construct):
         num_nodes: the number of nodes (``NumNodes``).
         instance_type: the one instance type every node runs on.
         instance_facts: what the toolkit's table knows about it (``None`` when the type is unknown).
-        required_vcpus: the vCPUs a compute environment must be able to provide at once to run the job.
+        required_vcpus: the vCPUs a compute environment must be able to provide at once to run the job
+            (``num_nodes`` x the instance's vCPUs); ``None`` when the toolkit does not know the instance type.
         node_ranges: the parsed node ranges, in the order given.
         log_group: where the containers log.
         execution_role: the ECS task execution role shared by every node (image pulls, log delivery).
@@ -151,7 +150,7 @@ class MnpJobDefinition(Construct):
     num_nodes: int
     instance_type: str
     instance_facts: InstanceTypeFacts | None
-    required_vcpus: int
+    required_vcpus: int | None
     node_ranges: tuple[NodeRange, ...]
     log_group: logs.ILogGroup
     execution_role: iam.IRole
@@ -238,22 +237,49 @@ class MnpJobDefinition(Construct):
         self.instance_type = instance_type
         self.num_nodes = num_nodes
         self.instance_facts = self._check_instance_type(id, instance_type)
-        self._check_scalars(id, num_nodes, main_node, retry_attempts, timeout, gpus, shared_memory_mib)
-        self.node_ranges = self._parse_groups(id, node_groups, num_nodes)
-        facts = self.instance_facts
-        if efa and facts is not None and not facts.efa_supported:
+        self._check_scalars(id, timeout, shared_memory_mib)
+        groups = list(node_groups) if node_groups is not None else [NodeGroup(target_nodes="0:")]
+        if not groups:
             raise MnpPropsError(
-                _KIND,
-                id,
-                "efa",
-                f"instance type {instance_type} does not support EFA",
-                "choose an EFA-capable type (for example c5n.18xlarge, p4d.24xlarge) or set efa=False",
+                _KIND, id, "node_groups", "is empty", "pass None for one group over all nodes, or 1-5 groups"
             )
-
+        spec = JobSpec(
+            instance_type=instance_type,
+            num_nodes=num_nodes,
+            main_node=main_node,
+            node_groups=tuple(
+                NodeGroupSpec(target_nodes=g.target_nodes, vcpus=g.vcpus, memory_mib=g.memory_mib, gpus=g.gpus)
+                for g in groups
+            )
+            if node_groups is not None
+            else (),
+            vcpus=vcpus,
+            memory_mib=memory_mib,
+            gpus=gpus,
+            retry_attempts=retry_attempts,
+            open_ended=open_ended,
+            efa=efa,
+        )
+        # One verdict with the config and the rule pack (mnp_toolkit.core.job_spec): errors reject the
+        # props, warnings are CDK warnings naming the rule.
+        verdicts = check_job(spec)
+        errors = [verdict for verdict in verdicts if verdict.is_error]
+        if errors:
+            raise MnpPropsError.of_verdicts(_KIND, id, errors)
+        for verdict in verdicts:
+            Annotations.of(self).add_warning_v2(
+                f"mnp:{verdict.rule}", f"{verdict.field}: {verdict.message} ({verdict.rule}). Fix: {verdict.fix}"
+            )
+        self.node_ranges = tuple(
+            NodeRange(target.start, target.end, group=group)
+            for target, group in ((parse_target_nodes(g.target_nodes), g) for g in groups)
+        )
         settings = [
-            self._node_settings(id, r.group, image, command, env, vcpus, memory_mib, gpus) for r in self.node_ranges
+            self._node_settings(spec, spec_group, r.group, image, command, env)
+            for spec_group, r in zip(spec.groups, self.node_ranges, strict=True)
         ]
-        self.required_vcpus = self._required_vcpus(settings)
+        needed = required_vcpus(spec)
+        self.required_vcpus = None if needed is None else math.ceil(needed)
 
         # A stack with many job definitions shares one role and log group (CloudFormation allows 500
         # resources a stack); each job definition then logs under its own stream prefix.
@@ -363,35 +389,7 @@ class MnpJobDefinition(Construct):
         return instance_types.lookup(instance_type)
 
     @staticmethod
-    def _check_scalars(
-        id: str,
-        num_nodes: int,
-        main_node: int,
-        retry_attempts: int,
-        timeout: Duration | None,
-        gpus: int,
-        shared_memory_mib: int | None,
-    ) -> None:
-        if not 1 <= num_nodes <= MAX_NODES:
-            raise MnpPropsError(
-                _KIND, id, "num_nodes", f"is {num_nodes}", f"use 1 to {MAX_NODES} nodes (AWS Batch limit)"
-            )
-        if not 0 <= main_node < num_nodes:
-            raise MnpPropsError(
-                _KIND,
-                id,
-                "main_node",
-                f"is {main_node} but the job has nodes 0 to {num_nodes - 1}",
-                "choose a node index between 0 and num_nodes - 1",
-            )
-        if not 1 <= retry_attempts <= MAX_RETRY_ATTEMPTS:
-            raise MnpPropsError(
-                _KIND,
-                id,
-                "retry_attempts",
-                f"is {retry_attempts}",
-                f"use 1 (no retry) to {MAX_RETRY_ATTEMPTS} attempts",
-            )
+    def _check_scalars(id: str, timeout: Duration | None, shared_memory_mib: int | None) -> None:
         if timeout is not None and timeout.to_seconds() < MIN_TIMEOUT_SECONDS:
             raise MnpPropsError(
                 _KIND,
@@ -400,196 +398,33 @@ class MnpJobDefinition(Construct):
                 f"is {timeout.to_seconds()} seconds",
                 f"use at least {MIN_TIMEOUT_SECONDS} seconds (AWS Batch minimum), or None",
             )
-        if gpus < 0:
-            raise MnpPropsError(_KIND, id, "gpus", f"is {gpus}", "use 0 or more")
         if shared_memory_mib is not None and shared_memory_mib < 1:
             raise MnpPropsError(_KIND, id, "shared_memory_mib", f"is {shared_memory_mib}", "use 1 MiB or more, or None")
 
     @staticmethod
-    def _parse_target(id: str, target: str, num_nodes: int) -> tuple[int, int | None]:
-        # The rule pack's parser (MNP009), so construct and pack agree on what TargetNodes means.
-        try:
-            parsed = parse_target_nodes(target)
-        except TargetNodesError as error:
-            raise MnpPropsError(
-                _KIND,
-                id,
-                "node_groups.target_nodes",
-                str(error),
-                "use 'n', 'n:m', ':m' or 'n:' with non-negative integers and start <= end",
-            ) from None
-        start, end = parsed.start, parsed.end
-        reach = start if end is None else end
-        if reach >= num_nodes:
-            raise MnpPropsError(
-                _KIND,
-                id,
-                "node_groups.target_nodes",
-                f"{target!r} reaches node {reach} but the job has nodes 0 to {num_nodes - 1}",
-                "keep every range inside 0..num_nodes-1 (or raise num_nodes)",
-            )
-        return start, end
-
-    @classmethod
-    def _parse_groups(cls, id: str, node_groups: Sequence[NodeGroup] | None, num_nodes: int) -> tuple[NodeRange, ...]:
-        groups = list(node_groups) if node_groups is not None else [NodeGroup(target_nodes="0:")]
-        if not groups:
-            raise MnpPropsError(
-                _KIND, id, "node_groups", "is empty", "pass None for one group over all nodes, or 1-5 groups"
-            )
-        if len(groups) > MAX_NODE_GROUPS:
-            raise MnpPropsError(
-                _KIND,
-                id,
-                "node_groups",
-                f"has {len(groups)} groups",
-                f"use at most {MAX_NODE_GROUPS} (AWS Batch limit); nest ranges instead of listing more",
-            )
-        ranges = tuple(NodeRange(*cls._parse_target(id, g.target_nodes, num_nodes), group=g) for g in groups)
-        for i, a in enumerate(ranges):
-            for b in ranges[i + 1 :]:
-                a_last, b_last = a.last(num_nodes), b.last(num_nodes)
-                if a_last < b.start or b_last < a.start:
-                    continue
-                if (a.start, a_last) == (b.start, b_last):
-                    raise MnpPropsError(
-                        _KIND,
-                        id,
-                        "node_groups",
-                        f"{a.group.target_nodes!r} and {b.group.target_nodes!r} cover the same nodes",
-                        "merge the two groups into one",
-                    )
-                if not (a.contains(b, num_nodes) or b.contains(a, num_nodes)):
-                    raise MnpPropsError(
-                        _KIND,
-                        id,
-                        "node_groups",
-                        f"{a.group.target_nodes!r} and {b.group.target_nodes!r} overlap without one "
-                        "nesting inside the other (which settings win is undocumented)",
-                        "make the ranges disjoint, or put one wholly inside the other",
-                    )
-        covered = [False] * num_nodes
-        for r in ranges:
-            for node in range(r.start, r.last(num_nodes) + 1):
-                covered[node] = True
-        missing = [n for n, ok in enumerate(covered) if not ok]
-        if missing:
-            raise MnpPropsError(
-                _KIND,
-                id,
-                "node_groups",
-                f"no group covers node(s) {_compact(missing)} of 0 to {num_nodes - 1}",
-                "add a group for those nodes, or widen a range (for example make the last one 'n:')",
-            )
-        return ranges
-
     def _node_settings(
-        self,
-        id: str,
+        spec: JobSpec,
+        spec_group: NodeGroupSpec,
         group: NodeGroup,
         image: Image,
         command: Sequence[str],
         environment: Mapping[str, str],
-        vcpus: int | None,
-        memory_mib: int | None,
-        gpus: int,
     ) -> _NodeSettings:
-        facts = self.instance_facts
-        where = f"node group {group.target_nodes!r}"
-        want_vcpus = group.vcpus if group.vcpus is not None else vcpus
-        want_memory = group.memory_mib if group.memory_mib is not None else memory_mib
-        want_gpus = group.gpus if group.gpus is not None else gpus
-        if facts is None:
-            for prop, value in (("vcpus", want_vcpus), ("memory_mib", want_memory)):
-                if value is None:
-                    raise MnpPropsError(
-                        _KIND,
-                        id,
-                        prop,
-                        f"is not set for {where} and the toolkit does not know instance type "
-                        f"{self.instance_type} (so it cannot default to the whole instance)",
-                        f"set {prop} on the job definition or on the node group",
-                    )
-        node_vcpus = want_vcpus if want_vcpus is not None else facts.vcpus  # type: ignore[union-attr]
-        node_memory = (
-            want_memory if want_memory is not None else facts.container_memory_mib  # type: ignore[union-attr]
-        )
-        if node_vcpus < 1:
-            raise MnpPropsError(_KIND, id, "vcpus", f"is {node_vcpus} for {where}", "use 1 or more")
-        if node_memory < MIN_MEMORY_MIB:
-            raise MnpPropsError(
-                _KIND, id, "memory_mib", f"is {node_memory} for {where}", f"use at least {MIN_MEMORY_MIB}"
-            )
-        if want_gpus < 0:
-            raise MnpPropsError(_KIND, id, "gpus", f"is {want_gpus} for {where}", "use 0 or more")
-        if facts is not None:
-            if node_vcpus > facts.vcpus:
-                raise MnpPropsError(
-                    _KIND,
-                    id,
-                    "vcpus",
-                    f"{where} asks for {node_vcpus} vCPUs but {facts.name} has {facts.vcpus}; "
-                    "the job would wait in RUNNABLE for ever",
-                    f"ask for at most {facts.vcpus}, or choose a larger instance type",
-                )
-            if node_memory > facts.schedulable_memory_mib:
-                raise MnpPropsError(
-                    _KIND,
-                    id,
-                    "memory_mib",
-                    f"{where} asks for {node_memory} MiB but {facts.name} offers containers at most "
-                    f"{facts.schedulable_memory_mib} MiB; the job would wait in RUNNABLE for ever",
-                    f"ask for at most {facts.schedulable_memory_mib} MiB (default "
-                    f"{facts.container_memory_mib}), or choose a larger instance type",
-                )
-            if want_gpus > facts.gpus:
-                raise MnpPropsError(
-                    _KIND,
-                    id,
-                    "gpus",
-                    f"{where} asks for {want_gpus} GPUs but {facts.name} has {facts.gpus}",
-                    f"ask for at most {facts.gpus}, or choose a GPU instance type",
-                )
+        asks = node_settings(spec, spec_group)
+        # check_job rejected every group in effect whose asks are unknown. A group that nested ranges
+        # override for all its nodes applies to no node (Batch: the asks must be "specified for each node at
+        # least once"), but the L2 container needs values: the minimum Batch accepts, never used.
         return _NodeSettings(
             image=group.image if group.image is not None else image,
             command=group.command if group.command is not None else command,
             # a group's variables add to (and override) the job definition's
             environment={**environment, **(group.environment or {})},
-            vcpus=node_vcpus,
-            memory_mib=node_memory,
-            gpus=want_gpus,
+            vcpus=math.ceil(asks.vcpus) if asks.vcpus is not None else MIN_VCPUS,
+            memory_mib=asks.memory_mib if asks.memory_mib is not None else MIN_MEMORY_MIB,
+            gpus=asks.gpus,
         )
-
-    def _required_vcpus(self, settings: Sequence[_NodeSettings]) -> int:
-        if self.instance_facts is not None:
-            # Batch gives every node an instance of its own, so the CE must hold num_nodes instances.
-            return self.num_nodes * self.instance_facts.vcpus
-        total = 0
-        for node in range(self.num_nodes):
-            # The innermost range covering a node decides its settings.
-            covering = [
-                (r.last(self.num_nodes) - r.start, s)
-                for r, s in zip(self.node_ranges, settings, strict=True)
-                if r.start <= node <= r.last(self.num_nodes)
-            ]
-            total += min(covering, key=lambda pair: pair[0])[1].vcpus
-        return total
 
     def _efa_device_count(self) -> int:
         facts = self.instance_facts
         # Unknown type: one EFA device, the minimum any EFA-capable type has.
         return max(1, facts.max_efa_interfaces) if facts is not None else 1
-
-
-def _compact(nodes: Sequence[int]) -> str:
-    """[1, 2, 3, 7] -> '1-3, 7'."""
-    parts: list[str] = []
-    start = prev = nodes[0]
-    for n in [*nodes[1:], None]:
-        if n is not None and n == prev + 1:
-            prev = n
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if n is not None:
-            start = prev = n
-    return ", ".join(parts)

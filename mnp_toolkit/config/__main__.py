@@ -25,6 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as error:
             print(error, file=sys.stderr)
             return 2
+        for warning in config.warnings:
+            print(f"{args[1]}: warning: {warning}", file=sys.stderr)
         print(
             f"{args[1]}: OK ({len(config.compute_environments)} compute environment(s), "
             f"{len(config.job_queues)} queue(s), {len(config.job_definitions)} job definition(s))"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,12 @@ def _location(loc: Sequence[Any]) -> str:
     return text or "(top level)"
 
 
+#: A problem line of a cross-field check that names its field relative to the model it checks.
+_RELATIVE_FIELD = re.compile(r"^[a-z_]+(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)*: ")
+
+
 def format_validation_error(error: ValidationError, *, source: str) -> str:
-    lines = [f"{source}: {error.error_count()} problem(s) in the MNP config:"]
+    problems: list[str] = []
     for item in error.errors(include_url=False):
         message = item["msg"].removeprefix("Value error, ")
         where = _location(item["loc"])
@@ -38,12 +43,19 @@ def format_validation_error(error: ValidationError, *, source: str) -> str:
         got = item.get("input")
         quiet = item["type"] in {"missing", "extra_forbidden"} or isinstance(got, dict | list)
         shown = "" if quiet else f" (got {got!r})"
-        if "\n" in message:  # several cross-field problems, each naming its own field path
-            lines.extend(f"  - {problem}" for problem in message.splitlines())
-            continue
-        # Cross-field checks name their own field paths; a bare "(top level)" would only add noise.
-        lines.append(f"  - {message}" if not item["loc"] else f"  - {where}: {message}{shown}")
-    return "\n".join(lines)
+        if not item["loc"]:
+            # Top-level cross-field checks name their own field paths; "(top level)" would only add noise.
+            problems.extend(message.splitlines())
+        elif "\n" in message or _RELATIVE_FIELD.match(message):
+            # A model's cross-field checks name fields relative to it: `job_definitions[0]` + `.main_node: ...`
+            problems.extend(
+                f"{where}.{line}" if _RELATIVE_FIELD.match(line) else f"{where}: {line}"
+                for line in message.splitlines()
+            )
+        else:
+            problems.append(f"{where}: {message}{shown}")
+    header = f"{source}: {len(problems)} problem{'' if len(problems) == 1 else 's'} in the MNP config:"
+    return "\n".join([header, *(f"  - {problem}" for problem in problems)])
 
 
 def parse_config(data: Any, *, source: str = "<config>") -> MnpConfig:

@@ -10,6 +10,7 @@ Plain Python (no aws-cdk-lib), so ``mnp preflight`` can read the same file.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -20,12 +21,14 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StringConstraints,
     Tag,
     field_validator,
     model_validator,
 )
 
 from mnp_toolkit.core import instance_types
+from mnp_toolkit.core.job_spec import JobSpec, NodeGroupSpec, Verdict, check_job, required_vcpus
 from mnp_toolkit.core.target_nodes import TargetNodesError, parse_target_nodes
 
 _NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
@@ -291,7 +294,10 @@ class JobQueueConfig(_Model):
 class NodeGroupConfig(_Model):
     """Settings for a range of nodes (`target_nodes`: 'n', 'n:m', ':m' or 'n:'); unset fields inherit."""
 
-    target_nodes: str
+    target_nodes: Annotated[str, StringConstraints(strip_whitespace=False)] = Field(
+        description="'n', 'n:m', ':m' or 'n:' exactly as Batch takes it (no blanks: AWS rejects them, so "
+        "the config does too)."
+    )
     image: str | None = None
     command: list[str] | None = None
     environment: dict[str, str] | None = None
@@ -315,7 +321,11 @@ class JobDefinitionConfig(_Model):
     queue: Name = Field(description="The job queue it is meant for (sizes that queue's compute environments).")
     image: str = Field(min_length=1, description="Container image, e.g. public.ecr.aws/... or an ECR URI.")
     instance_type: str = Field(description="ONE instance type for every node (MNP requirement).")
-    num_nodes: int = Field(ge=1, le=1000, description="Nodes per job (1-1000); overridable at submit time.")
+    num_nodes: int = Field(
+        ge=1,
+        description="Nodes per job (at least 1; above 1,000, the default limit per job, is warned about as "
+        "MNP109); overridable at submit time.",
+    )
     main_node: int = Field(default=0, ge=0, description="Index of the main node.")
     command: list[str] = Field(default_factory=list)
     environment: dict[str, str] = Field(default_factory=dict)
@@ -348,67 +358,42 @@ class JobDefinitionConfig(_Model):
 
     @model_validator(mode="after")
     def _consistency(self) -> JobDefinitionConfig:
-        if self.main_node >= self.num_nodes:
-            raise ValueError(f"main_node {self.main_node} is not a node index of 0..{self.num_nodes - 1}")
+        # One verdict with the constructs and the rule pack (mnp_toolkit.core.job_spec): every error at once.
+        errors = [verdict for verdict in check_job(self.spec) if verdict.is_error]
         facts = instance_types.lookup(self.instance_type)
-        if facts is None and self.vcpus is None:
-            raise ValueError(
-                f"instance type {self.instance_type} is not in the toolkit's facts table: set vcpus and memory_mib"
+        memory = self.memory_mib if self.memory_mib is not None else (facts.container_memory_mib if facts else None)
+        problems = [str(verdict) for verdict in errors]
+        if self.shared_memory_mib is not None and memory is not None and self.shared_memory_mib > memory:
+            problems.append(
+                f"shared_memory_mib: {self.shared_memory_mib} is more than the container's memory ({memory} MiB); "
+                "/dev/shm counts against it (fix: lower it, or raise memory_mib)"
             )
-        if facts is None and self.memory_mib is None:
-            raise ValueError(f"instance type {self.instance_type} is not in the toolkit's facts table: set memory_mib")
-        if facts is not None:
-            if self.vcpus is not None and self.vcpus > facts.vcpus:
-                raise ValueError(f"vcpus {self.vcpus} is more than {self.instance_type} has ({facts.vcpus})")
-            if self.memory_mib is not None and self.memory_mib > facts.schedulable_memory_mib:
-                raise ValueError(
-                    f"memory_mib {self.memory_mib} is more than {self.instance_type} leaves to containers "
-                    f"({facts.schedulable_memory_mib} MiB); such a job waits in RUNNABLE for ever"
-                )
-            if self.shared_memory_mib is not None and self.shared_memory_mib > (
-                self.memory_mib or facts.container_memory_mib
-            ):
-                raise ValueError(
-                    f"shared_memory_mib {self.shared_memory_mib} is more than the container's memory; /dev/shm "
-                    "counts against it"
-                )
-            if self.gpus > facts.gpus:
-                raise ValueError(f"gpus {self.gpus} is more than {self.instance_type} has ({facts.gpus})")
-            if self.efa and not facts.efa_supported:
-                raise ValueError(f"efa is set but {self.instance_type} does not support EFA")
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
-    @model_validator(mode="after")
-    def _node_groups(self) -> JobDefinitionConfig:
-        if not self.node_groups:
-            return self
-        facts = instance_types.lookup(self.instance_type)
-        spans = []
-        for index, group in enumerate(self.node_groups):
-            target = parse_target_nodes(group.target_nodes)
-            last = self.num_nodes - 1 if target.end is None else target.end
-            if target.start > self.num_nodes - 1 or last > self.num_nodes - 1:
-                raise ValueError(
-                    f"node_groups[{index}].target_nodes {group.target_nodes!r} reaches past the last node "
-                    f"({self.num_nodes - 1}); node indexes run 0..num_nodes-1"
-                )
-            if (target.start, last) in spans:
-                raise ValueError(f"node_groups[{index}].target_nodes {group.target_nodes!r} repeats an earlier range")
-            spans.append((target.start, last))
-            if facts is not None and group.vcpus is not None and group.vcpus > facts.vcpus:
-                raise ValueError(f"node_groups[{index}].vcpus {group.vcpus} is more than {self.instance_type} has")
-            if facts is not None and group.memory_mib is not None and group.memory_mib > facts.schedulable_memory_mib:
-                raise ValueError(
-                    f"node_groups[{index}].memory_mib {group.memory_mib} is more than {self.instance_type} leaves "
-                    f"to containers ({facts.schedulable_memory_mib} MiB)"
-                )
-        uncovered = [n for n in range(self.num_nodes) if not any(start <= n <= end for start, end in spans)]
-        if uncovered:
-            raise ValueError(
-                f"node_groups leave node(s) {', '.join(map(str, uncovered[:10]))} without a range; "
-                "cover 0..num_nodes-1 (an open range such as '1:' covers the rest)"
-            )
-        return self
+    @property
+    def spec(self) -> JobSpec:
+        """This job definition as the core of MNP semantics sees it."""
+        return JobSpec(
+            instance_type=self.instance_type,
+            num_nodes=self.num_nodes,
+            main_node=self.main_node,
+            node_groups=tuple(
+                NodeGroupSpec(target_nodes=group.target_nodes, vcpus=group.vcpus, memory_mib=group.memory_mib)
+                for group in self.node_groups or ()
+            ),
+            vcpus=self.vcpus,
+            memory_mib=self.memory_mib,
+            gpus=self.gpus,
+            retry_attempts=self.retry_attempts,
+            efa=self.efa,
+        )
+
+    @property
+    def warnings(self) -> list[Verdict]:
+        """What the rule pack will warn about (MNP103, MNP104, MNP107, MNP108, MNP109): reported, not refused."""
+        return [verdict for verdict in check_job(self.spec) if not verdict.is_error]
 
     @property
     def vcpus_per_node(self) -> int | None:
@@ -416,10 +401,11 @@ class JobDefinitionConfig(_Model):
         return facts.vcpus if facts is not None else self.vcpus
 
     @property
-    def required_vcpus(self) -> int:
-        """vCPUs of the whole job: the instances Batch must launch at once."""
-        per_node = self.vcpus_per_node or self.vcpus or 1
-        return self.num_nodes * per_node
+    def required_vcpus(self) -> int | None:
+        """vCPUs of the whole job: the instances Batch must launch at once (the core's sizing); None when
+        the toolkit does not know the instance type."""
+        needed = required_vcpus(self.spec)
+        return None if needed is None else math.ceil(needed)
 
 
 def _network_mode(value: Any) -> str:
@@ -539,7 +525,13 @@ class MnpConfig(_Model):
                     f"compute environment of queue {queue.name!r}; add it (or its family) there"
                 )
             for ce in launchable:
-                if ce.max_vcpus is not None and ce.max_vcpus < jd.required_vcpus:
+                if ce.max_vcpus is None and jd.required_vcpus is None:
+                    problems.append(
+                        f"compute_environments[{self.compute_environments.index(ce)}].max_vcpus: not set, and the "
+                        f"toolkit does not know instance type {jd.instance_type} of job definition {jd.name!r}, so the "
+                        f"vCPUs of its {jd.num_nodes} nodes cannot be derived; set max_vcpus"
+                    )
+                if ce.max_vcpus is not None and jd.required_vcpus is not None and ce.max_vcpus < jd.required_vcpus:
                     problems.append(
                         f"compute_environments[{self.compute_environments.index(ce)}].max_vcpus: {ce.max_vcpus} is "
                         f"less than job definition {jd.name!r} needs ({jd.num_nodes} nodes x "
@@ -564,6 +556,15 @@ class MnpConfig(_Model):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the rule pack will warn about in the stack this config builds, with field paths."""
+        return [
+            f"job_definitions[{index}].{verdict}"
+            for index, jd in enumerate(self.job_definitions)
+            for verdict in jd.warnings
+        ]
 
     def compute_environment_job_definitions(self, name: str) -> list[JobDefinitionConfig]:
         """The job definitions a compute environment must be able to run: those of its queues whose

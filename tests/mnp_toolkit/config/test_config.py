@@ -58,12 +58,12 @@ def test_unknown_key_names_the_path() -> None:
 
 def test_wrong_type_and_impossible_value_are_reported_together() -> None:
     data = minimal()
-    data["job_definitions"][0]["num_nodes"] = 1001
+    data["job_definitions"][0]["num_nodes"] = 0
     data["compute_environments"][0]["min_vcpus"] = "lots"
     message = error_of(data)
-    assert "job_definitions[0].num_nodes" in message and "1000" in message
+    assert "job_definitions[0].num_nodes" in message and "greater than or equal to 1" in message
     assert "compute_environments[0].min_vcpus" in message and "'lots'" in message
-    assert "2 problem(s)" in message
+    assert "2 problems" in message and message.count("\n  - ") == 2
 
 
 @pytest.mark.parametrize(
@@ -73,11 +73,17 @@ def test_wrong_type_and_impossible_value_are_reported_together() -> None:
         (lambda d: d["job_definitions"][0].update(queue="nope"), "unknown job queue 'nope'"),
         (lambda d: d["job_definitions"][0].update(instance_type="hpc6a.48xlarge"), "not in the instance_types"),
         (lambda d: d["compute_environments"][0].update(max_vcpus=100), "max_vcpus: 100 is less than"),
-        (lambda d: d["job_definitions"][0].update(main_node=4), "main_node 4 is not a node index"),
-        (lambda d: d["job_definitions"][0].update(memory_mib=196608), "leaves to containers"),
+        (
+            lambda d: d["job_definitions"][0].update(main_node=4),
+            "job_definitions[0].main_node: is 4 but the job has nodes 0 to 3 (MNP011",
+        ),
+        (lambda d: d["job_definitions"][0].update(memory_mib=196608), "offers containers at most 191608"),
         (lambda d: d["job_definitions"][0].update(efa=True), "set efa: true on the compute environments"),
         (lambda d: d["job_definitions"][0].update(instance_type="c5n"), "families are not allowed"),
-        (lambda d: d["job_definitions"][0].update(shared_memory_mib=200_000), "shared_memory_mib 200000 is more than"),
+        (
+            lambda d: d["job_definitions"][0].update(shared_memory_mib=200_000),
+            "job_definitions[0].shared_memory_mib: 200000 is more than",
+        ),
         (lambda d: d["compute_environments"][0].update(instance_types=["c5n.18xlarge", "c7g.16xlarge"]), "mixes"),
         (
             lambda d: d["compute_environments"][0].update(additional_security_group_ids=["sg-0123456789abcdef0"] * 5),
@@ -115,19 +121,15 @@ def test_wrong_type_and_impossible_value_are_reported_together() -> None:
         (lambda d: d["compute_environments"][0].update(instance_types=["c5n", "c7g"]), "mixes x86_64 and arm64"),
         (
             lambda d: d["job_definitions"][0].update(node_groups=[{"target_nodes": "0"}, {"target_nodes": "1:5"}]),
-            "reaches past the last node (3)",
-        ),
-        (
-            lambda d: d["job_definitions"][0].update(node_groups=[{"target_nodes": "0:"}, {"target_nodes": "0:3"}]),
-            "repeats an earlier range",
+            "job_definitions[0].node_groups[1].target_nodes: '1:5' reaches node 5 but the job has nodes 0 to 3",
         ),
         (
             lambda d: d["job_definitions"][0].update(node_groups=[{"target_nodes": "0"}, {"target_nodes": "2:"}]),
-            "leave node(s) 1 without a range",
+            "job_definitions[0].node_groups: no group covers node 1 of 0 to 3 (MNP010",
         ),
         (
             lambda d: d["job_definitions"][0].update(node_groups=[{"target_nodes": "0:", "memory_mib": 196608}]),
-            "node_groups[0].memory_mib 196608 is more than c5n.18xlarge leaves",
+            "job_definitions[0].node_groups[0].memory_mib: node group '0:' asks for 196608 MiB",
         ),
     ],
 )
@@ -160,7 +162,9 @@ def test_unknown_instance_type_needs_explicit_resources() -> None:
     data = minimal()
     data["compute_environments"][0]["instance_types"] = ["zz9.metal"]
     data["job_definitions"][0]["instance_type"] = "zz9.metal"
-    assert "not in the toolkit's facts table" in error_of(data)
+    message = error_of(data)
+    assert "does not know instance type zz9.metal" in message and "job_definitions[0].vcpus" in message
+    assert "job_definitions[0].memory_mib" in message
     data["job_definitions"][0].update(vcpus=64, memory_mib=100_000)
     assert parse_config(data).job_definitions[0].required_vcpus == 4 * 64
 
@@ -194,3 +198,28 @@ def test_check_command_prints_errors_without_traceback(tmp_path: Path) -> None:
 def test_shipped_schema_and_reference_are_current() -> None:
     assert json.loads((REPO / "config" / "schema.json").read_text()) == json_schema(), "run `make docs`"
     assert (REPO / "docs" / "config.md").read_text().strip() == markdown_reference().strip(), "run `make docs`"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "rule"),
+    [
+        (lambda d: d["job_definitions"][0].update(num_nodes=1001), "MNP109"),
+        (lambda d: d["job_definitions"][0].update(num_nodes=1), "MNP103"),
+        (
+            lambda d: d["job_definitions"][0].update(node_groups=[{"target_nodes": "0:2"}, {"target_nodes": "1:"}]),
+            "MNP108",
+        ),
+    ],
+)
+def test_what_the_pack_warns_about_is_accepted_with_a_warning(mutate: Any, rule: str) -> None:
+    data = minimal()
+    mutate(data)
+    data["compute_environments"][0].pop("max_vcpus", None)
+    config = parse_config(data)
+    assert [warning for warning in config.warnings if f"({rule};" in warning], config.warnings
+
+
+def test_identical_node_ranges_nest_as_in_the_rule_pack() -> None:
+    data = minimal()
+    data["job_definitions"][0]["node_groups"] = [{"target_nodes": "0:"}, {"target_nodes": "0:3", "vcpus": 8}]
+    assert parse_config(data).warnings == []

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mnp_toolkit.core import instance_types
+from mnp_toolkit.core.job_spec import job_vcpus
 from mnp_toolkit.lint.cache import per_resource, per_template
 from mnp_toolkit.lint.model.compute import instance_types_of, mnp_ce_scope
 from mnp_toolkit.lint.model.job_definitions import job_definition_model, mnp_job_definitions
@@ -58,7 +59,7 @@ def vcpu_need(job_definition: Resource) -> VcpuNeed:
             )
         return VcpuNeed(
             job_definition,
-            float(num_nodes * facts.vcpus),
+            job_vcpus(num_nodes, facts.vcpus, ()),
             f"{num_nodes} nodes x {facts.vcpus} vCPUs of {facts.name}",
             facts.name,
         )
@@ -67,15 +68,20 @@ def vcpu_need(job_definition: Resource) -> VcpuNeed:
     assignments = model.assignments()
     if assignments is None or model.has_unknown_ranges:
         return VcpuNeed(job_definition, None, "its node ranges are not fixed by the template", None)
-    total = 0.0
+    spans: list[tuple[int, float]] = []
     for assignment in assignments:
         if assignment.node_range is None:
             return VcpuNeed(job_definition, None, f"no node range covers {assignment.describe()}", None)
         vcpus = assignment.node_range.needs.vcpus
         if not isinstance(vcpus, int | float) or isinstance(vcpus, bool):
             return VcpuNeed(job_definition, None, f"the VCPU requirement of {assignment.describe()} is not fixed", None)
-        total += vcpus * (assignment.last - assignment.first + 1)
-    return VcpuNeed(job_definition, total, f"the VCPU requirements of its {num_nodes} nodes add up to it", None)
+        spans.append((assignment.last - assignment.first + 1, float(vcpus)))
+    return VcpuNeed(
+        job_definition,
+        job_vcpus(num_nodes, None, spans),
+        f"the VCPU requirements of its {num_nodes} nodes add up to it",
+        None,
+    )
 
 
 def _certainly_cannot_launch(ce: Resource, instance_type: str) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from mnp_toolkit.core import instance_types
+from mnp_toolkit.core.job_spec import exceeds_instance
 from mnp_toolkit.lint.model.job_definitions import (
     JobDefinitionModel,
     NodeAssignment,
@@ -54,8 +55,19 @@ def _range_problems(
     larger = "or choose a larger instance type (MultiNodeJobDefinition instanceType / MnpJobDefinition instance_type)"
     problems: list[Problem] = []
     unsure = False
+    # The decision is the core's (one verdict with the config and the constructs); this rule words it.
+    exceeded = {
+        name
+        for name, _, _ in exceeds_instance(
+            vcpus=needs.vcpus if _is_number(needs.vcpus) else None,
+            memory_mib=needs.memory_mib if _is_number(needs.memory_mib) else None,
+            gpus=needs.gpus if _is_number(needs.gpus) else None,
+            facts=facts,
+        )
+    }
     checks = (
         (
+            "vcpus",
             "vCPUs",
             needs.vcpus,
             facts.vcpus,
@@ -63,6 +75,7 @@ def _range_problems(
             "EcsEc2ContainerDefinition cpu, MnpJobDefinition/NodeGroup vcpus, whose default is the whole instance)",
         ),
         (
+            "memory_mib",
             "MiB of memory",
             needs.memory_mib,
             facts.schedulable_memory_mib,
@@ -71,6 +84,7 @@ def _range_problems(
             "guide recommends (MnpJobDefinition/NodeGroup memory_mib; EcsEc2ContainerDefinition memory)",
         ),
         (
+            "gpus",
             "GPUs",
             needs.gpus,
             facts.gpus,
@@ -78,10 +92,10 @@ def _range_problems(
             "EcsEc2ContainerDefinition gpu, MnpJobDefinition/NodeGroup gpus)",
         ),
     )
-    for what, asked, limit, advice in checks:
+    for name, what, asked, limit, advice in checks:
         if asked is UNKNOWN:
             unsure = True
-        elif _is_number(asked) and asked > limit:
+        elif name in exceeded:
             offered = (
                 f"offers containers at most {limit} MiB ({facts.memory_mib} MiB installed; the ECS agent "
                 "registers less)"

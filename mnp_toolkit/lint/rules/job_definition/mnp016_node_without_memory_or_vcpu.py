@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mnp_toolkit.core.job_spec import below_minimum
 from mnp_toolkit.core.limits import MIN_EKS_VCPUS, MIN_MEMORY_MIB, MIN_VCPUS
 from mnp_toolkit.lint.model.job_definitions import (
     KIND_EKS,
@@ -43,6 +44,16 @@ def _range_problems(
     problems: list[Problem] = []
     unsure = False
     memory, vcpus = needs.memory_mib, needs.vcpus
+    minimum = MIN_EKS_VCPUS if node_range.kind == KIND_EKS else MIN_VCPUS
+    # The decision is the core's (one verdict with the config and the constructs); this rule words it.
+    below = {
+        name
+        for name, _, _ in below_minimum(
+            vcpus=vcpus if _is_number(vcpus) else None,
+            memory_mib=memory if _is_number(memory) else None,
+            min_vcpus=minimum,
+        )
+    }
     if memory is UNKNOWN:
         unsure = True
     elif memory is None:
@@ -55,7 +66,7 @@ def _range_problems(
                 "aws-cdk-lib EcsEc2ContainerDefinition memory.",
             )
         )
-    elif _is_number(memory) and memory < MIN_MEMORY_MIB:
+    elif "memory_mib" in below:
         problems.append(
             Problem(
                 f"MNP job definition {resource.display_name}: {where} asks for {number(memory)} MiB of memory; "
@@ -64,10 +75,9 @@ def _range_problems(
                 "(MnpJobDefinition/NodeGroup memory_mib; EcsEc2ContainerDefinition memory).",
             )
         )
-    minimum = MIN_EKS_VCPUS if node_range.kind == KIND_EKS else MIN_VCPUS
     if vcpus is UNKNOWN:
         unsure = True
-    elif vcpus is None or (_is_number(vcpus) and vcpus < minimum):
+    elif "vcpus" in below:
         shown = "has no VCPU resource requirement" if vcpus is None else f"asks for {number(vcpus)} vCPUs"
         problems.append(
             Problem(

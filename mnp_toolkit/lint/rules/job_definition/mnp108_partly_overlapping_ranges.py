@@ -11,7 +11,7 @@ from __future__ import annotations
 from itertools import combinations
 
 from mnp_toolkit.core.limits import NODE_RANGE_API_URL
-from mnp_toolkit.core.target_nodes import describe_nodes
+from mnp_toolkit.core.target_nodes import relation, shared_nodes
 from mnp_toolkit.lint.model.job_definitions import job_definition_model, mnp_scope
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Problem, Rule, RuleResult, Unverifiable
@@ -35,11 +35,9 @@ def check(resource: Resource, template: Template) -> RuleResult:
         assert a is not None and b is not None
         if size is not None and (a.start >= size or b.start >= size):
             continue
-        if not a.overlaps(b, size) or a.contains(b, size) or b.contains(a, size):
+        if relation(a, b, size) != "partial":
             continue
-        first = max(a.extent(size)[0], b.extent(size)[0])
-        last = min(a.extent(size)[1], b.extent(size)[1])
-        shared = describe_nodes(first, int(last)) if last != float("inf") else f"nodes {first} onwards"
+        shared = shared_nodes(a, b, size)
         problems.append(
             Problem(
                 f"MNP job definition {resource.display_name}: {left.label} and {right.label} overlap on "
