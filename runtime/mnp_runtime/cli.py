@@ -157,6 +157,12 @@ def _make_log(ctx: NodeContext, enabled: bool) -> Callable[[str], None]:
     return log
 
 
+def _warn(message: str) -> None:
+    """A problem worth a line even without -v (the server says each kind once)."""
+    sys.stderr.write(f"{PROG}: warning: {message}\n")
+    sys.stderr.flush()
+
+
 def _rendezvous(args: argparse.Namespace) -> int:
     ctx = NodeContext.from_env()
     _check_hostfile_path(args.hostfile)
@@ -180,6 +186,7 @@ def _rendezvous(args: argparse.Namespace) -> int:
             bind_address=args.bind_address or "0.0.0.0",
             port=args.port,
             log=log,
+            warn=_warn,
         )
         log(f"listening on {args.bind_address or '0.0.0.0'}:{server.port}")
         server.run(timeout=args.timeout, on_complete=on_hosts)

@@ -18,11 +18,17 @@ rejected.
 Every socket operation is bounded: the main node's loop is non-blocking under one overall deadline,
 an idle connection that does not register within `REGISTER_TIMEOUT_S` is closed, and the child's
 connect, send and receive calls all carry timeouts derived from its deadline.
+
+The main node survives whatever its port receives: any bytes from a peer end in a ``reject`` for that
+connection (lines and nesting are bounded before parsing), and when the open-files limit runs out it
+closes connections that have not registered, oldest first, or, with none left to close, pauses
+accepting with a growing back-off instead of spinning, and says once which limit to raise.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import random
 import selectors
@@ -49,6 +55,7 @@ from mnp_runtime.protocol import (
     max_reply_bytes,
     parse_hosts,
     parse_register,
+    printable,
     truncate_reason,
 )
 
@@ -69,6 +76,11 @@ BACKOFF_START_S = 0.05
 BACKOFF_MAX_S = 0.5
 PROGRESS_EVERY_S = 30.0
 RECV_BYTES = 65536
+# accept() failing for want of file descriptors: pause accepting this long, doubling up to the maximum.
+ACCEPT_PAUSE_START_S = 0.1
+ACCEPT_PAUSE_MAX_S = 2.0
+# accept() errors that mean "no descriptor (or buffer) for a new socket now", not "that peer is gone".
+_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
 def _no_log(_: str) -> None:
@@ -83,6 +95,15 @@ def _keepalive(sock: socket.socket) -> None:
         if option is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+def _fd_limits() -> tuple[int, int] | None:
+    """The (soft, hard) open-files limits, or None where the resource module does not exist."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
 def _raise_fd_limit(needed: int) -> None:
@@ -169,6 +190,9 @@ class RendezvousServer:
         job: the parent job id, or None; when both sides know it, a child of another job is rejected.
         bind_address: address to listen on (``0.0.0.0`` for all interfaces).
         port: TCP port; 0 picks a free one (read it back from `port`).
+        log: progress lines (``-v``).
+        warn: problems worth a line even without ``-v`` (the open-files limit running out); each
+            kind is said once.
     """
 
     def __init__(
@@ -182,16 +206,26 @@ class RendezvousServer:
         bind_address: str,
         port: int,
         log: Log = _no_log,
+        warn: Log = _no_log,
     ) -> None:
         self._n = num_nodes
         self._main_index = main_index
         self._job = job
         self._log = log
+        self._warn = warn
+        self._warned: set[str] = set()
+        # Nodes that registered and then went away before completion: index -> why ("timeout" with the
+        # child's own --timeout, or "disconnected"). A missing node is then reported as what happened
+        # to it, not as "never registered".
+        self._left: dict[int, tuple[str, float | None]] = {}
+        self._fd_needed = num_nodes + 64
+        self._accept_paused_until: float | None = None
+        self._accept_pause = ACCEPT_PAUSE_START_S
         self._nodes: dict[int, _Node] = {main_index: _Node(main_index, main_address, main_slots, "main", None)}
         self._acked: set[int] = set()
         self._hosts_line: bytes | None = None
         self._hosts: list[HostEntry] = []
-        _raise_fd_limit(num_nodes + 64)
+        _raise_fd_limit(self._fd_needed)
         self._sel = selectors.DefaultSelector()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -217,19 +251,84 @@ class RendezvousServer:
 
     # -- connection plumbing ------------------------------------------------------------------------
 
+    def _warn_once(self, kind: str, message: str) -> None:
+        if kind not in self._warned:
+            self._warned.add(kind)
+            self._warn(message)
+            self._log(message)
+
     def _accept(self, now: float) -> None:
         while True:
             try:
                 sock, peer = self._listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as exc:  # EMFILE and friends: leave the rest in the backlog for later
-                self._log(f"accept failed: {exc}")
+            except OSError as exc:
+                if exc.errno not in _OUT_OF_DESCRIPTORS:
+                    # ECONNABORTED and the like: that one peer is gone; the others are still queued.
+                    self._log(f"accept failed: {exc.strerror or exc}")
+                    return
+                if self._evict_unregistered(exc):
+                    continue  # a descriptor is free again: take the next queued connection
+                self._pause_accepting(now, exc)
                 return
-            sock.setblocking(False)
-            _keepalive(sock)
-            conn = _Conn(sock, f"{peer[0]}:{peer[1]}", now, LineBuffer(limit=MAX_REQUEST_BYTES))
-            self._sel.register(sock, selectors.EVENT_READ, conn)
+            self._accept_pause = ACCEPT_PAUSE_START_S
+            try:
+                sock.setblocking(False)
+                _keepalive(sock)
+                conn = _Conn(sock, f"{peer[0]}:{peer[1]}", now, LineBuffer(limit=MAX_REQUEST_BYTES))
+                self._sel.register(sock, selectors.EVENT_READ, conn)
+            except OSError as exc:  # the peer reset before we could set it up: nothing to keep
+                self._log(f"dropping {peer[0]}:{peer[1]}: {exc.strerror or exc}")
+                sock.close()
+
+    def _limit_advice(self, exc: OSError) -> str:
+        if exc.errno == errno.ENFILE:
+            return "the host's open-files table is full (ENFILE): raise fs.file-max on the container instance"
+        limits = _fd_limits()
+        now = f" (now soft {limits[0]}, hard {limits[1]})" if limits else ""
+        return (
+            f"{exc.strerror or exc}: raise the nofile ulimit{now} in the job definition "
+            f"(containerProperties.ulimits) to well above the {self._fd_needed} this job needs"
+        )
+
+    def _evict_unregistered(self, exc: OSError) -> bool:
+        """Out of descriptors: close the oldest connection that has not registered; False if none.
+
+        A connection that has not registered is not one of our nodes yet (a node sends register as soon
+        as it connects), so a flood of idle or junk connections cannot lock real nodes out; a node whose
+        connection was closed this way reconnects.
+        """
+        idle = [c for c in self._open_conns() if c.index is None and not c.closing]
+        if not idle:
+            return False
+        oldest = min(idle, key=lambda c: c.opened)
+        self._warn_once(
+            "descriptors",
+            f"out of file descriptors for new connections; closing connections that have not registered, "
+            f"oldest first ({self._limit_advice(exc)})",
+        )
+        self._log(f"closing {oldest.peer} to make room: it has not registered")
+        self._close(oldest)
+        return True
+
+    def _pause_accepting(self, now: float, exc: OSError) -> None:
+        """Stop watching the listener for a while: it stays readable, and retrying at once would spin."""
+        self._warn_once(
+            "descriptors",
+            f"out of file descriptors for new connections; pausing accept, up to {ACCEPT_PAUSE_MAX_S:g} s at "
+            f"a time, until some close ({self._limit_advice(exc)})",
+        )
+        with contextlib.suppress(KeyError, ValueError):
+            self._sel.unregister(self._listener)
+        self._accept_paused_until = now + self._accept_pause
+        self._log(f"accept paused for {self._accept_pause:g} s")
+        self._accept_pause = min(self._accept_pause * 2, ACCEPT_PAUSE_MAX_S)
+
+    def _resume_accepting(self, now: float) -> None:
+        if self._accept_paused_until is not None and now >= self._accept_paused_until:
+            self._accept_paused_until = None
+            self._sel.register(self._listener, selectors.EVENT_READ, None)
 
     def _close(self, conn: _Conn) -> None:
         if conn.closed:
@@ -243,8 +342,10 @@ class RendezvousServer:
             node.conn = None
             if self._hosts_line is None:
                 # Before completion a registration lives only as long as its connection: the child
-                # reconnects and registers again, and a node that died is reported as missing.
+                # reconnects and registers again, and a node that died is reported as missing (as a
+                # node that registered and left, not as one that never came).
                 del self._nodes[node.index]
+                self._left.setdefault(node.index, ("disconnected", None))
                 self._log(f"node {node.index} disconnected before the rendezvous completed")
 
     def _queue(self, conn: _Conn, line: bytes, *, then_close: bool = False) -> None:
@@ -297,6 +398,11 @@ class RendezvousServer:
                     return
         except ProtocolError as exc:
             self._reject(conn, f"protocol error: {exc}")
+        except MnpError:
+            raise  # Aborted: a node reported a failure, which ends the rendezvous on purpose
+        except Exception as exc:
+            # A bug met by one peer's message must not end the whole job: refuse that connection only.
+            self._reject(conn, f"internal error handling this message ({type(exc).__name__}); please report it")
 
     # -- messages ------------------------------------------------------------------------------------
 
@@ -306,6 +412,8 @@ class RendezvousServer:
             self._handle_register(conn, message)
         elif kind == "done":
             self._handle_done(conn, message)
+        elif kind == "leaving":
+            self._handle_leaving(conn, message)
         else:
             raise ProtocolError(f"unexpected message type {kind!r}")
 
@@ -328,9 +436,19 @@ class RendezvousServer:
             self._reject(conn, f"node index {reg.index} is the main node's index")
             return
         if self._job is not None and reg.job is not None and reg.job != self._job:
-            self._reject(conn, f"node {reg.index} belongs to job {reg.job}, the main node to job {self._job}")
+            self._reject(
+                conn, f"node {reg.index} belongs to job {printable(reg.job)}, the main node to job {self._job}"
+            )
             return
         existing = self._nodes.get(reg.index)
+        if existing is not None and existing.session != reg.session and self._hosts_line is not None:
+            self._reject(
+                conn,
+                f"the rendezvous is already complete: the host list was sent with node {reg.index} at "
+                f"{existing.address}, registered by an earlier process; a node process started again "
+                "after that cannot join (submit the job again)",
+            )
+            return
         if existing is not None and existing.session != reg.session:
             self._reject(
                 conn,
@@ -353,6 +471,7 @@ class RendezvousServer:
             return
         else:
             self._nodes[reg.index] = _Node(reg.index, reg.address, reg.slots, reg.session, conn)
+            self._left.pop(reg.index, None)
             self._log(f"registered node {reg.index} at {reg.address} ({len(self._nodes)}/{n})")
         conn.index = reg.index
         if self._hosts_line is not None:
@@ -362,6 +481,19 @@ class RendezvousServer:
                 conn,
                 encode({"type": "registered", "index": reg.index, "registered": len(self._nodes), "expected": n}),
             )
+
+    def _handle_leaving(self, conn: _Conn, message: dict[str, object]) -> None:
+        """A child gives up (its own deadline ran out): remember why, then drop it like a disconnect."""
+        index = conn.index
+        if index is not None and self._hosts_line is None:
+            seconds = message.get("timeout")
+            timeout: float | None = None
+            if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 < seconds < 1e9:
+                timeout = float(seconds)
+            why = "timeout" if message.get("reason") == "timeout" else "disconnected"
+            self._left[index] = (why, timeout)
+            self._log(f"node {index} left: " + ("its own --timeout ran out" if why == "timeout" else "no reason"))
+        self._close(conn)
 
     def _handle_done(self, conn: _Conn, message: dict[str, object]) -> None:
         if conn.index is None or self._hosts_line is None:
@@ -376,6 +508,11 @@ class RendezvousServer:
     # -- phases --------------------------------------------------------------------------------------
 
     def _complete(self, on_complete: Callable[[list[HostEntry]], None]) -> None:
+        # Connections that have not registered are of no use now (a node connecting this instant will
+        # reconnect); closing them frees descriptors for the hostfile, should a flood have used them up.
+        for conn in self._open_conns():
+            if conn.index is None and not conn.closing:
+                self._close(conn)
         self._hosts = [
             HostEntry(index=i, address=self._nodes[i].address, slots=self._nodes[i].slots) for i in range(self._n)
         ]
@@ -419,10 +556,30 @@ class RendezvousServer:
     def _timeout_error(self, timeout: float) -> RendezvousTimeout:
         if self._hosts_line is None:
             missing = self._missing()
-            return RendezvousTimeout(
-                f"rendezvous timed out after {timeout:g} s: {len(missing)} of {self._n} nodes never "
-                f"registered: {format_indexes(missing)}"
-            )
+            never = [i for i in missing if i not in self._left]
+            gave_up = [i for i in missing if self._left.get(i, ("",))[0] == "timeout"]
+            dropped = [i for i in missing if self._left.get(i, ("",))[0] == "disconnected"]
+            head = f"rendezvous timed out after {timeout:g} s: "
+            if not gave_up and not dropped:
+                return RendezvousTimeout(
+                    f"{head}{len(missing)} of {self._n} nodes never registered: {format_indexes(missing)}"
+                )
+            parts = []
+            if never:
+                parts.append(f"{len(never)} never registered: {format_indexes(never)}")
+            if gave_up:
+                theirs = sorted({t for i in gave_up for t in [self._left[i][1]] if t is not None})
+                own = f" ({', '.join(f'{t:g}' for t in theirs)} s)" if theirs else ""
+                parts.append(
+                    f"{len(gave_up)} registered, then gave up when their own --timeout{own} ran out before the "
+                    f"main node's ({timeout:g} s): {format_indexes(gave_up)} (give every node the same --timeout)"
+                )
+            if dropped:
+                parts.append(
+                    f"{len(dropped)} registered, then disconnected and did not come back (the process ended "
+                    f"or lost the network): {format_indexes(dropped)}"
+                )
+            return RendezvousTimeout(f"{head}{len(missing)} of {self._n} nodes missing: {'; '.join(parts)}")
         unconfirmed = [i for i in range(self._n) if i not in self._acked]
         return RendezvousTimeout(
             f"rendezvous timed out after {timeout:g} s: the host list was sent but {len(unconfirmed)} of "
@@ -459,7 +616,11 @@ class RendezvousServer:
                     waiting = self._missing() if self._hosts_line is None else sorted(set(range(self._n)) - self._acked)
                     self._log(f"still waiting for {len(waiting)} nodes: {format_indexes(waiting)}")
                     next_progress = now + PROGRESS_EVERY_S
-                for key, mask in self._sel.select(timeout=min(deadline - now, 1.0)):
+                self._resume_accepting(now)
+                wait = min(deadline - now, 1.0)
+                if self._accept_paused_until is not None:
+                    wait = min(wait, max(0.0, self._accept_paused_until - now))
+                for key, mask in self._sel.select(timeout=wait):
                     conn = key.data
                     if conn is None:
                         self._accept(now)
@@ -588,6 +749,10 @@ def run_child(
                 backoff = BACKOFF_START_S
             except socket.timeout:
                 last_error = f"waiting for the host list from {target}: timed out"
+                if deadline - time.monotonic() <= 0:
+                    # Tell the main node why this registered node goes away, so it does not report it
+                    # as one that never came. Best effort: one non-blocking send.
+                    _send_leaving(sock, timeout)
             finally:
                 sock.close()
         if last_error != logged_error:
@@ -660,6 +825,12 @@ def _child_session(
                 return hosts
             else:
                 raise ProtocolError(f"unexpected message type {kind!r} from the main node")
+
+
+def _send_leaving(sock: socket.socket, timeout: float) -> None:
+    with contextlib.suppress(OSError):
+        sock.setblocking(False)
+        sock.send(encode({"type": "leaving", "reason": "timeout", "timeout": timeout}))
 
 
 def _send_done(sock: socket.socket, *, ok: bool, reason: str) -> None:

@@ -132,8 +132,10 @@ class Cluster:
         extra_args: list[str] | None = None,
         extra_env: dict[str, str] | None = None,
         name: str | None = None,
+        nofile: int | None = None,
     ) -> Node:
-        """Start node `index` (env values overridable to simulate misconfigured nodes)."""
+        """Start node `index` (env values overridable to simulate misconfigured nodes); `nofile` sets
+        the process's open-files limit (soft and hard), as a job definition's ulimits would."""
         label = name or f"node{index}"
         address = address or self.address(index)
         hostfile = self.tmp_path / f"{label}.hosts"
@@ -163,6 +165,8 @@ class Cluster:
         if verbose:
             args.append("-v")
         args += extra_args or []
+        if nofile is not None:
+            args = [self.python, "-S", "-c", _SET_NOFILE_THEN_EXEC, str(nofile), *args]
         with stderr_path.open("wb") as err:
             proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=err)
         node = Node(index, address, hostfile, stderr_path, proc)
@@ -177,6 +181,14 @@ class Cluster:
             if node.proc.poll() is None:
                 node.proc.kill()
                 node.proc.wait()
+
+
+# Sets RLIMIT_NOFILE (soft and hard) and execs the rest of argv: a limit for one node without
+# preexec_fn, which is unsafe in a test process that runs threads.
+_SET_NOFILE_THEN_EXEC = (
+    "import os, resource, sys; n = int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_NOFILE, (n, n)); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
 
 
 def wait_for(predicate: Callable[[], bool], *, timeout: float = 60, what: str) -> None:

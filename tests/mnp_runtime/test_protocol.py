@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import random
 
 import pytest
 
 from mnp_runtime.errors import ProtocolError
 from mnp_runtime.protocol import (
+    MAX_NESTING,
     HostEntry,
     LineBuffer,
     decode,
@@ -16,7 +18,9 @@ from mnp_runtime.protocol import (
     format_indexes,
     is_canonical_ipv4,
     max_reply_bytes,
+    nesting_depth,
     parse_hosts,
+    printable,
     truncate_reason,
 )
 
@@ -129,3 +133,105 @@ def test_is_canonical_ipv4_agrees_with_ipaddress() -> None:
         except ValueError:
             expected = False
         assert is_canonical_ipv4(text) is expected, text
+
+
+def _json_depth(value: object) -> int:
+    """Nesting depth of a parsed JSON value, the oracle for nesting_depth (independent of it)."""
+    if isinstance(value, dict):
+        return 1 + max((_json_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_json_depth(v) for v in value), default=0)
+    return 0
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"type": "x"},
+        {"type": "x", "a": [1, [2, [3]]], "b": {"c": {}}},
+        {"type": "x", "s": "[[[[{{{{"},  # brackets inside strings do not nest
+        {"type": "x", "s": 'quote " and [ bracket', "t": "\\", "u": '\\"[', "v": '\\\\"{{'},
+        {"type": "hosts", "hosts": [{"index": i, "address": "10.0.0.1", "slots": 1} for i in range(50)]},
+        [[[]], [[[[]]]]],
+        "plain",
+        3,
+    ],
+)
+def test_nesting_depth_agrees_with_the_parsed_document(document: object) -> None:
+    line = json.dumps(document).encode()
+    assert nesting_depth(line) == _json_depth(json.loads(line))
+
+
+def test_nesting_depth_agrees_on_random_documents() -> None:
+    rng = random.Random(11)
+    alphabet = ['"', "\\", "[", "]", "{", "}", "a", " ", "\n", "\u00e9"]
+
+    def build(level: int) -> object:
+        kind = rng.random()
+        if level > 6 or kind < 0.3:
+            return "".join(rng.choice(alphabet) for _ in range(rng.randrange(6)))
+        if kind < 0.65:
+            return [build(level + 1) for _ in range(rng.randrange(4))]
+        return {str(build(7)): build(level + 1) for _ in range(rng.randrange(4))}
+
+    for _ in range(3000):
+        document = build(0)
+        line = json.dumps(document, ensure_ascii=rng.random() < 0.5).encode()
+        assert nesting_depth(line) == _json_depth(document), line
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"[" * 4000,
+        b"[" * 4000 + b"]" * 4000,
+        b'{"type":"register","x":' + b"[" * 2000 + b"]" * 2000 + b"}",
+        b'{"a":' * 800 + b"1" + b"}" * 800,
+        b"[" * (MAX_NESTING + 1) + b"]" * (MAX_NESTING + 1),
+    ],
+)
+def test_decode_refuses_deep_nesting_before_parsing(line: bytes) -> None:
+    """4 KiB of brackets is a RecursionError for the json module; here it is a protocol error."""
+    with pytest.raises(ProtocolError, match=rf"nested \d+ levels deep \(at most {MAX_NESTING}\)"):
+        decode(line)
+
+
+def test_decode_accepts_the_deepest_allowed_nesting() -> None:
+    inner: object = 1
+    for _ in range(MAX_NESTING - 1):
+        inner = [inner]
+    assert decode(json.dumps({"type": "x", "v": inner}).encode())["type"] == "x"
+
+
+def test_decode_raises_only_protocol_errors_on_any_bytes() -> None:
+    """Fuzz (fixed seed): random bytes and mutated valid lines end in a message or a ProtocolError."""
+    rng = random.Random(15)
+    seeds = [
+        encode({"type": "register", "protocol": 1, "index": 3, "num_nodes": 8, "address": "10.0.0.4",
+                "slots": 2, "session": "abc", "job": None})[:-1],
+        encode({"type": "hosts", "hosts": [{"index": 0, "address": "10.0.0.1", "slots": 1}]})[:-1],
+        b'{"type":"done","ok":true,"reason":""}',
+    ]  # fmt: skip
+    tokens = [b"[", b"{", b"]", b"}", b'"', b"\\", b"9" * 5000, b"\xff", b"\x00", b'"\\ud800"', b"1e999", b"NaN"]
+    for _ in range(5000):
+        line = bytearray(rng.choice(seeds))
+        for _ in range(rng.randrange(1, 6)):
+            where = rng.randrange(len(line) + 1)
+            choice = rng.random()
+            if choice < 0.4:
+                line[where:where] = rng.choice(tokens) * rng.randrange(1, 200)
+            elif choice < 0.7:
+                line[where : where + rng.randrange(1, 8)] = b""
+            else:
+                line[where:where] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 16)))
+        try:
+            message = decode(bytes(line))
+        except ProtocolError:
+            continue
+        assert isinstance(message, dict) and isinstance(message["type"], str)
+
+
+def test_printable_escapes_control_characters_only() -> None:
+    assert printable("node 3 at 10.0.0.1, café") == "node 3 at 10.0.0.1, café"
+    assert printable("a\x1b[31mred\nnext\x00\ud800") == "a\\x1b[31mred\\nnext\\x00\\ud800"
+    assert truncate_reason("forged\x1b[2Jline") == "forged\\x1b[2Jline"

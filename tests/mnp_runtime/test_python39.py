@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.mnp_runtime.nodes import Cluster, node_env, run_cli
+from tests.mnp_runtime.test_rendezvous_hostile import run_hostile_rendezvous
 
 
 def _find_python39() -> str | None:
@@ -60,3 +61,13 @@ def test_env_and_errors_on_python_39() -> None:
     bad = run_cli(["env"], node_env(index="x", num_nodes=2), python=PYTHON39)
     assert bad.returncode == 2
     assert bad.stderr.startswith("mnp-node: error: AWS_BATCH_JOB_NODE_INDEX is 'x'")
+
+
+def test_hostile_rendezvous_on_python_39(tmp_path: Path) -> None:
+    """Garbage peers, an idle flood and oversized lines: the bounds hold on 3.9's json and selectors too."""
+    assert PYTHON39 is not None
+    cluster = Cluster(tmp_path, num_nodes=6, python=PYTHON39)
+    try:
+        run_hostile_rendezvous(cluster)
+    finally:
+        cluster.kill_all()

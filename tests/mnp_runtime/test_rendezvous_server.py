@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import random
 import socket
 import threading
 from collections.abc import Iterator
@@ -184,7 +186,11 @@ def test_disconnect_before_completion_withdraws_the_registration(children: list[
     child.close()
     srv.join()
     assert isinstance(srv.error, RendezvousTimeout)
-    assert str(srv.error) == "rendezvous timed out after 1.5 s: 2 of 3 nodes never registered: 1-2"
+    # Node 1 came and went: it is reported as what happened to it, not as "never registered".
+    assert str(srv.error) == (
+        "rendezvous timed out after 1.5 s: 2 of 3 nodes missing: 1 never registered: 2; 1 registered, then "
+        "disconnected and did not come back (the process ended or lost the network): 1"
+    )
 
 
 def test_reconnect_after_completion_gets_the_host_list_again(children: list[RawChild]) -> None:
@@ -216,6 +222,17 @@ def test_reconnect_after_completion_gets_the_host_list_again(children: list[RawC
         (b'{"type": "hello"}\n', "protocol error: unexpected message type 'hello'"),
         (b'{"type": "done", "ok": true}\n', "protocol error: done before the host list was sent"),
         (b"x" * 5000, "protocol error: message longer than 4096 bytes"),
+        # 4 KiB of brackets: a RecursionError inside the json module, had nesting not been bounded first.
+        (b"[" * 4000 + b"\n", "protocol error: message nested 4000 levels deep (at most 32)"),
+        (b'{"type":"register","x":' + b"{" * 3000 + b"\n", "protocol error: message nested 3001 levels deep"),
+        # A 3,900-digit index: parsed (a 4 KiB line cannot reach int's 4,300-digit limit), then refused.
+        (
+            b'{"type":"register","protocol":1,"index":' + b"9" * 3900 + b',"num_nodes":2,"address":"10.0.0.9",'
+            b'"slots":1,"session":"s","job":null}\n',
+            "node index 9999",
+        ),
+        (bytes(range(256)) * 4 + b"\n", "protocol error: not a JSON line"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "protocol error: not a JSON line"),
     ],
 )
 def test_malformed_messages_are_rejected_with_a_reason(children: list[RawChild], payload: bytes, reason: str) -> None:
@@ -420,3 +437,122 @@ def test_write_hostfile_failure_names_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "gone" / "hosts"
     with pytest.raises(LocalIOError, match=f"cannot write hostfile {missing}: No such file or directory"):
         write_hostfile(str(missing), [HostEntry(0, "10.0.0.5", 2)])
+
+
+def test_a_child_restarted_after_the_host_list_was_sent_is_told_the_rendezvous_is_complete(
+    children: list[RawChild],
+) -> None:
+    srv = ServerThread(num_nodes=2)
+    first = connect(children, srv)
+    first.register(1, num_nodes=2, session="before-restart")
+    assert first.recv() is not None  # registered
+    hosts = first.recv()
+    assert hosts is not None and hosts["type"] == "hosts"
+    restarted = connect(children, srv)
+    restarted.register(1, num_nodes=2, session="after-restart")
+    reply = restarted.recv()
+    assert reply == {
+        "type": "reject",
+        "reason": "the rendezvous is already complete: the host list was sent with node 1 at 10.0.0.2, "
+        "registered by an earlier process; a node process started again after that cannot join (submit the "
+        "job again)",
+    }
+    first.send({"type": "done", "ok": True, "reason": ""})
+    srv.join()
+    assert srv.error is None
+
+
+def test_a_node_that_left_at_its_own_shorter_deadline_is_named_as_such() -> None:
+    srv = ServerThread(num_nodes=3, timeout=4)
+    with pytest.raises(RendezvousTimeout, match="no host list from the main node"):
+        run_child(
+            main_address=HOST,
+            port=srv.server.port,
+            index=1,
+            num_nodes=3,
+            address="10.0.0.2",
+            slots=8,
+            job=None,
+            timeout=0.5,
+            on_hosts=lambda hosts: None,
+        )
+    srv.join()
+    assert isinstance(srv.error, RendezvousTimeout)
+    assert str(srv.error) == (
+        "rendezvous timed out after 4 s: 2 of 3 nodes missing: 1 never registered: 2; 1 registered, then gave "
+        "up when their own --timeout (0.5 s) ran out before the main node's (4 s): 1 (give every node the same "
+        "--timeout)"
+    )
+    assert any(line == "node 1 left: its own --timeout ran out" for line in srv.log), srv.log
+
+
+def test_a_node_that_left_and_came_back_counts_as_registered(children: list[RawChild]) -> None:
+    srv = ServerThread(num_nodes=3)
+    child = connect(children, srv)
+    child.register(1, num_nodes=3, session="a")
+    assert child.recv() is not None
+    child.send({"type": "leaving", "reason": "timeout", "timeout": 1})
+    assert child.recv() is None  # the main node dropped it
+    result = finish(children, srv, [1, 2], num_nodes=3)
+    assert len(result) == 3
+
+
+def test_leaving_from_a_connection_that_never_registered_is_harmless(children: list[RawChild]) -> None:
+    srv = ServerThread(num_nodes=2)
+    stray = connect(children, srv)
+    stray.send({"type": "leaving", "reason": ["not", "a", "string"], "timeout": "soon"})
+    assert stray.recv() is None
+    finish(children, srv, [1], num_nodes=2)
+
+
+def test_an_unexpected_error_in_one_message_rejects_only_that_connection(
+    children: list[RawChild], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = rendezvous.parse_register
+    calls: list[int] = []
+
+    def flaky(message: dict[str, Any]) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise TypeError("a bug")
+        return real(message)
+
+    monkeypatch.setattr(rendezvous, "parse_register", flaky)
+    srv = ServerThread(num_nodes=2)
+    victim = connect(children, srv)
+    victim.register(1, num_nodes=2, session="unlucky")
+    reply = victim.recv()
+    assert reply == {
+        "type": "reject",
+        "reason": "internal error handling this message (TypeError); please report it",
+    }
+    finish(children, srv, [1], num_nodes=2)
+
+
+def test_the_main_node_survives_random_garbage_from_many_peers(children: list[RawChild]) -> None:
+    """Fuzz (fixed seed): 200 peers send random bytes, bracket storms and mutated registrations; every
+    one is turned away, and the real nodes still complete the rendezvous."""
+    rng = random.Random(1515)
+    srv = ServerThread(num_nodes=3, timeout=60)
+    good = encode({"type": "register", "protocol": PROTOCOL_VERSION, "index": 1, "num_nodes": 3,
+                   "address": "10.0.0.2", "slots": 8, "session": "x", "job": None})  # fmt: skip
+    for _ in range(200):
+        choice = rng.random()
+        if choice < 0.25:
+            payload = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000)))
+        elif choice < 0.5:
+            payload = rng.choice([b"[", b"{", b'{"a":']) * rng.randrange(33, 1500) + b"\n"
+        elif choice < 0.75:
+            line = bytearray(good)
+            for _ in range(rng.randrange(1, 5)):
+                at = rng.randrange(len(line))
+                line[at : at + rng.randrange(1, 4)] = bytes(rng.randrange(256) for _ in range(rng.randrange(4)))
+            payload = bytes(line)
+        else:
+            payload = b"z" * rng.randrange(4097, 20000)
+        peer = connect(children, srv)
+        with contextlib.suppress(OSError):  # the main node may have cut an oversized sender off already
+            peer.sock.sendall(payload)
+        peer.close()
+    result = finish(children, srv, [1, 2], num_nodes=3)
+    assert [h.address for h in result] == ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
