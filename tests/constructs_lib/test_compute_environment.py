@@ -355,3 +355,14 @@ def test_rejects_public_subnets(stack: Stack) -> None:
             placement_group=None,
             max_vcpus=72,
         )
+
+
+def test_max_vcpus_of_a_job_on_an_instance_type_the_toolkit_does_not_know_must_be_given(
+    stack: Stack, make_ce: Build
+) -> None:
+    jd = MnpJobDefinition(
+        stack, "Unknown", image="img", instance_type="zz9.hyperlarge", num_nodes=4, vcpus=8, memory_mib=1024
+    )
+    with pytest.raises(MnpPropsError, match="max_vcpus: is not set, and the toolkit does not know instance type"):
+        make_ce(instance_types=["zz9.hyperlarge"], job_definitions=[jd], max_vcpus=None)
+    assert make_ce(instance_types=["zz9.hyperlarge"], job_definitions=[jd], max_vcpus=512).max_vcpus == 512

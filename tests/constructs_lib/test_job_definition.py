@@ -191,8 +191,9 @@ def test_efa_maps_every_uverbs_device_and_unlimited_memlock(synth: dict[str, Any
 def test_unknown_instance_type_uses_given_resources(synth: dict[str, Any]) -> None:
     jd: MnpJobDefinition = synth["jds"]["unknown"]
     assert jd.instance_facts is None
-    # node 0 runs the inner group (4 vCPUs), nodes 1-2 the outer one (16 each)
-    assert jd.required_vcpus == 4 + 16 + 16
+    # The size of an instance the table does not know is unknown: the sum of the asks (4 + 16 + 16) would
+    # only be a lower bound, so no vCPU need is claimed and a compute environment must be given max_vcpus.
+    assert jd.required_vcpus is None
     props = _props(jd, synth["template"].to_json())
     assert props["NodeProperties"]["NumNodes"] == 3
     assert _targets(props) == ["0:", "0:0"]

@@ -166,7 +166,11 @@ def test_unknown_instance_type_needs_explicit_resources() -> None:
     assert "does not know instance type zz9.metal" in message and "job_definitions[0].vcpus" in message
     assert "job_definitions[0].memory_mib" in message
     data["job_definitions"][0].update(vcpus=64, memory_mib=100_000)
-    assert parse_config(data).job_definitions[0].required_vcpus == 4 * 64
+    assert "compute_environments[0].max_vcpus: not set, and the toolkit does not know instance type zz9.metal" in (
+        error_of(data)
+    )
+    data["compute_environments"][0]["max_vcpus"] = 1024
+    assert parse_config(data).job_definitions[0].required_vcpus is None
 
 
 def test_file_errors_are_one_clear_message(tmp_path: Path) -> None:
