@@ -20,6 +20,9 @@ emulated AWS's own process: importing them here would register their CloudFormat
   Batch actions in lower case (``batch:describejobqueues``), so a correct policy is denied. IAM action
   names are case-insensitive ("The service prefix and action name are case insensitive", IAM User Guide,
   IAM JSON policy elements: Action); the patch compares them so.
+* :func:`batch_denials_as_json`: moto answers an IAM denial of a Batch call with an XML ``ErrorResponse``,
+  which botocore cannot parse for Batch's JSON protocol (it sees an error code ``403``); AWS answers JSON
+  with the code ``AccessDeniedException``. The patch raises moto's JSON error for Batch.
 * :func:`enforce_iam`: from now on moto authenticates and authorizes every request
   (``INITIAL_NO_AUTH_ACTION_COUNT``, moto's IAM docs).
 """
@@ -195,6 +198,29 @@ def iam_action_case() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def batch_denials_as_json() -> Iterator[None]:
+    from moto.core.exceptions import JsonRESTError
+    from moto.iam.access_control import IAMRequest
+
+    original = IAMRequest._raise_access_denied
+
+    class AccessDeniedException(JsonRESTError):
+        code = 403
+
+    def denied(self: Any) -> None:
+        if self._service != "batch":
+            original(self)
+            return
+        raise AccessDeniedException(
+            "AccessDeniedException", f"User: {self._access_key.arn} is not authorized to perform: {self._action}"
+        )
+
+    with _patched() as monkeypatch:
+        monkeypatch.setattr(IAMRequest, "_raise_access_denied", denied)
+        yield
+
+
+@contextlib.contextmanager
 def enforce_iam() -> Iterator[None]:
     from moto import settings
     from moto.core.authorization import ActionAuthenticatorMixin
@@ -214,5 +240,6 @@ def audit_gaps_filled() -> Iterator[None]:
         job_definition_node_properties(),
         placement_groups(),
         iam_action_case(),
+        batch_denials_as_json(),
     ):
         yield

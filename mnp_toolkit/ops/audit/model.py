@@ -66,6 +66,11 @@ _ENDPOINT_USABLE = "available"
 _ROUTE_STATUS = frozenset({"Origin", "State"})
 
 
+def _mappings(items: Any) -> list[Mapping[str, Any]]:
+    """The mappings of a list from an API response (anything else in it is not a resource)."""
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
+
+
 def _pick(mapping: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {key: _neutral_deep(mapping[key]) for key in keys if key in mapping}
 
@@ -191,8 +196,10 @@ class _Builder:
     # ----------------------------------------------------------------------------------------- EC2
 
     def security_groups(self) -> None:
-        self.groups = {group["GroupId"] for group in self.live.security_groups if isinstance(group.get("GroupId"), str)}
-        for group in self.live.security_groups:
+        self.groups = {
+            group["GroupId"] for group in _mappings(self.live.security_groups) if isinstance(group.get("GroupId"), str)
+        }
+        for group in _mappings(self.live.security_groups):
             group_id = group.get("GroupId")
             if not isinstance(group_id, str):
                 continue
@@ -231,8 +238,10 @@ class _Builder:
         return rules
 
     def subnets_and_routes(self) -> None:
-        self.subnets = {subnet["SubnetId"] for subnet in self.live.subnets if isinstance(subnet.get("SubnetId"), str)}
-        for subnet in self.live.subnets:
+        self.subnets = {
+            subnet["SubnetId"] for subnet in _mappings(self.live.subnets) if isinstance(subnet.get("SubnetId"), str)
+        }
+        for subnet in _mappings(self.live.subnets):
             subnet_id = subnet.get("SubnetId")
             if not isinstance(subnet_id, str):
                 continue
@@ -242,7 +251,7 @@ class _Builder:
             self.add(subnet_id, SUBNET, properties, _metadata(ec2_tags(subnet)))
         explicit: set[str] = set()
         main_tables: dict[str, str] = {}  # VPC -> its main route table
-        for table in self.live.route_tables:
+        for table in _mappings(self.live.route_tables):
             table_id = table.get("RouteTableId")
             if not isinstance(table_id, str):
                 continue
@@ -269,7 +278,7 @@ class _Builder:
                         {"SubnetId": _ref(subnet_id), "RouteTableId": _ref(table_id)},
                         {},
                     )
-        for subnet in self.live.subnets:
+        for subnet in _mappings(self.live.subnets):
             subnet_id, vpc = subnet.get("SubnetId"), subnet.get("VpcId")
             if subnet_id in self.subnets and subnet_id not in explicit and vpc in main_tables:
                 # No explicit association: the VPC's main route table applies (VPC user guide, route tables).
@@ -281,8 +290,8 @@ class _Builder:
                 )
 
     def vpc_endpoints(self) -> None:
-        tables = {table.get("RouteTableId") for table in self.live.route_tables}
-        for endpoint in self.live.vpc_endpoints:
+        tables = {table.get("RouteTableId") for table in _mappings(self.live.route_tables)}
+        for endpoint in _mappings(self.live.vpc_endpoints):
             endpoint_id = endpoint.get("VpcEndpointId")
             if not isinstance(endpoint_id, str) or endpoint.get("State", _ENDPOINT_USABLE) != _ENDPOINT_USABLE:
                 continue
@@ -294,7 +303,7 @@ class _Builder:
             self.add(endpoint_id, VPC_ENDPOINT, properties, _metadata(ec2_tags(endpoint)))
 
     def placement(self) -> None:
-        for group in self.live.placement_groups:
+        for group in _mappings(self.live.placement_groups):
             name = group.get("GroupName")
             if not isinstance(name, str):
                 continue
@@ -395,17 +404,17 @@ def build_template(live: LiveAccount) -> dict[str, Any]:
     builder.vpc_endpoints()
     builder.placement()
     launch_templates = builder.launch_templates()
-    for ce in live.compute_environments:
+    for ce in _mappings(live.compute_environments):
         arn, name = ce.get("computeEnvironmentArn"), ce.get("computeEnvironmentName")
         if isinstance(arn, str):
             builder.compute_environments[arn] = arn
             if isinstance(name, str):
                 builder.compute_environments[name] = arn
-    for ce in live.compute_environments:
+    for ce in _mappings(live.compute_environments):
         builder.compute_environment(ce, launch_templates)
-    for queue in live.job_queues:
+    for queue in _mappings(live.job_queues):
         builder.job_queue(queue)
-    for definition in live.job_definitions:
+    for definition in _mappings(live.job_definitions):
         builder.job_definition(definition)
     return {
         "Description": f"mnp audit of account {live.account} in {live.region}",

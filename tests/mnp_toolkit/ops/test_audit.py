@@ -47,11 +47,13 @@ class CallCounter:
     """Every API call the audit's clients make (botocore ``before-call``: one per call, retries aside)."""
 
     def __init__(self, session: Any) -> None:
-        self.calls: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()  # by operation name
+        self.actions: set[str] = set()  # "service:Operation", the IAM action of each call
         session.events.register("before-call", self._count)
 
     def _count(self, model: Any, **kwargs: Any) -> None:
         self.calls[model.name] += 1
+        self.actions.add(f"{model.service_model.service_name}:{model.name}")
 
     @property
     def total(self) -> int:
