@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -67,20 +68,183 @@ def parse_config(data: Any, *, source: str = "<config>") -> MnpConfig:
         raise ConfigError(format_validation_error(error, source=source)) from None
 
 
-def load_config(path: str | Path) -> MnpConfig:
-    """Read and validate a config file; every problem is a :class:`ConfigError` naming file and field."""
-    path = Path(path)
+#: The largest config file read. An MNP config is a few KB (the shipped ones are under 2 KB); 1 MiB
+#: leaves room for hundreds of job definitions with long commands, and bounds what YAML parsing costs.
+MAX_CONFIG_BYTES = 1024 * 1024
+#: How deeply mappings and sequences may nest; the schema itself needs 6 levels. PyYAML composes a node
+#: per level recursively, so 5,000 levels of ``[[[...`` would end in a RecursionError.
+MAX_NESTING = 64
+#: Values in the document once YAML aliases are expanded: nine aliases to a list of nine aliases, nine
+#: levels deep, make 387 million values out of a few hundred bytes.
+MAX_VALUES = 100_000
+
+# UTF-32 first: its little-endian mark begins with UTF-16's.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _position(text: str) -> tuple[int, int]:
+    """Line and column (1-based) just after `text`, the part of a file before some position."""
+    return text.count("\n") + 1, len(text) - (text.rfind("\n") + 1) + 1
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
     except OSError as error:
-        raise ConfigError(f"{path}: cannot read the config file ({error.strerror})") from None
+        raise ConfigError(f"{path}: cannot read the config file ({error.strerror or error})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path}: the file is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB, and an MNP config is a "
+            "few KB: check that the path names the config file"
+        )
+    return data
+
+
+def _decode(data: bytes, path: Path) -> str:
+    """The file as text: UTF-8 (a UTF-8 byte-order mark is allowed); anything else is one clear error."""
+    for bom, encoding in _WIDE_BOMS:
+        if data.startswith(bom):
+            raise ConfigError(
+                f"{path}: the file is {encoding} text (it starts with a {encoding} byte-order mark): save it as UTF-8"
+            )
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line, column = _position(data[:nul].decode("utf-8", "replace"))
+        raise ConfigError(
+            f"{path}: NUL byte at line {line}, column {column}: the file is binary, or UTF-16/UTF-32 without a "
+            "byte-order mark; save the config as UTF-8 text"
+        )
     try:
-        data = yaml.safe_load(text)
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line, column = _position(data[: error.start].decode("utf-8", "replace"))
+        raise ConfigError(
+            f"{path}: not UTF-8 text: byte 0x{data[error.start]:02x} at line {line}, column {column} is not "
+            "valid UTF-8 (Latin-1 or Windows-1252 perhaps); save the file as UTF-8"
+        ) from None
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader with nesting bounded while composing, and oversized integers refused.
+
+    PyYAML's scanner and parser are state machines, but its composer recurses once per level, so the
+    bound is checked there, before Python's recursion limit is reached.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"values nest more than {MAX_NESTING} levels deep (an MNP config needs a handful)",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """YAML integers as SafeLoader reads them, but one of thousands of digits is an error with its place:
+    Python refuses to convert more than 4,300 digits (ValueError), and no config value comes close."""
+    try:
+        value: int = yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"an integer of {len(str(node.value))} characters is far larger than any config value",
+            node.start_mark,
+        ) from None
+    return value
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand to more than MAX_VALUES values, or refer to themselves."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise yaml.composer.ComposerError(
+                None, None, "an alias refers to a value that contains it (a cycle)", node.start_mark
+            )
+        total = 1
+        if isinstance(node, yaml.SequenceNode | yaml.MappingNode):
+            open_nodes.add(key)
+            children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
+            for child in children:
+                total += size(child)
+                if total > MAX_VALUES:
+                    raise yaml.composer.ComposerError(
+                        None,
+                        None,
+                        f"the aliases expand to more than {MAX_VALUES:,} values (an MNP config has a few hundred)",
+                        node.start_mark,
+                    )
+            open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
+def _parse_yaml(text: str) -> Any:
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(error: yaml.YAMLError, text: str) -> str:
+    """Where and what, on one line, for any PyYAML error."""
+    if isinstance(error, yaml.reader.ReaderError):
+        line, column = _position(text[: error.position])
+        character = error.character if isinstance(error.character, str) else chr(error.character)
+        return f" at line {line}, column {column}: character U+{ord(character):04X} is not allowed in YAML"
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None) or " ".join(str(error).split())
+    return f"{where}: {problem}"
+
+
+def load_config(path: str | Path) -> MnpConfig:
+    """Read and validate a config file; every problem is a :class:`ConfigError` naming file and field.
+
+    Hostile files end in a ConfigError too, in bounded time and memory: the size, the encoding
+    (UTF-8 only), the nesting, the alias expansion and integer sizes are checked before validation.
+    """
+    path = Path(path)
+    text = _decode(_read_bytes(path), path)
+    try:
+        data = _parse_yaml(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+        raise ConfigError(f"{path}: invalid YAML{_yaml_problem(error, text)}") from None
     return parse_config(data, source=str(path))
