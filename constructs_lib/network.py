@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy, Token
+from aws_cdk import CfnResource, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -113,6 +113,7 @@ class MnpNetwork(Construct):
             ),
         )
         self.vpc = vpc
+        self._drop_obsolete_provider_dependency()
         self.flow_log_group = None
         if flow_logs:
             group = logs.LogGroup(
@@ -276,3 +277,12 @@ class MnpNetwork(Construct):
                 "pass one of MnpNetwork.availability_zones, or omit it to use the first AZ",
             )
         return ec2.SubnetSelection(subnets=chosen)
+
+    def _drop_obsolete_provider_dependency(self) -> None:
+        """The CDK's ``@aws-cdk/aws-ec2:restrictDefaultSecurityGroup`` (cdk.json) adds a custom-resource
+        provider whose Lambda ``DependsOn`` its role while ``Fn::GetAtt Role.Arn`` already orders them;
+        cfn-lint warns (W3005). The role's policies are inline, so the GetAtt alone is enough."""
+        provider = Stack.of(self).node.try_find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
+        handler = provider.node.try_find_child("Handler") if provider is not None else None
+        if isinstance(handler, CfnResource):
+            handler.add_deletion_override("DependsOn")

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.cdk_app import cdk_app
+
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -36,13 +38,11 @@ _CACHE: dict[str, SynthesizedConfig] = {}
 
 def synthesize_config(config_name: str) -> SynthesizedConfig:
     if config_name not in _CACHE:
-        import aws_cdk as cdk
-
         from mnp_toolkit.config.load import load_config
         from stacks.app_builder import add_policy_checks, build_environment_stack
 
         outdir = Path(tempfile.mkdtemp(prefix=f"synth-{Path(config_name).stem}-"))
-        app = cdk.App(outdir=str(outdir))
+        app = cdk_app(outdir=str(outdir))
         stack = build_environment_stack(app, load_config(CONFIG_DIR / config_name))
         add_policy_checks(app)  # as app.py does: a finding fails this synth with the CDK's report
         assembly = app.synth()

@@ -14,15 +14,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import Stack
 
 from constructs_lib import ClusterPlacementGroup, MnpComputeEnvironment, MnpNetwork
+from tests.helpers.cdk_app import cdk_app
 
 AZS = ("us-east-1a", "us-east-1b")
 
 
 def fresh_stack(name: str = "Test") -> Stack:
-    return Stack(App(), name)
+    return Stack(cdk_app(), name)
 
 
 def imported_network(stack: Stack, id: str = "Net") -> MnpNetwork:

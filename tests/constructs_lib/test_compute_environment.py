@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Match, Template
@@ -20,13 +20,14 @@ from constructs_lib import (
 )
 from mnp_toolkit.core import instance_types
 from tests.constructs_lib.conftest import resources_of
+from tests.helpers.cdk_app import cdk_app
 
 IMAGE = "public.ecr.aws/example/mpi:1"
 
 
 @pytest.fixture(scope="module")
 def synth() -> dict[str, Any]:
-    app = App()
+    app = cdk_app()
     plain = Stack(app, "Plain")
     network = MnpNetwork(plain, "Net")
     group = ClusterPlacementGroup(plain, "Pg")

@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk.assertions import Template
 
 from constructs_lib import MnpJobDefinition, MnpPropsError, NodeGroup
 from mnp_toolkit.core import instance_types
 from mnp_toolkit.core.instance_types import InstanceTypeFacts
 from tests.constructs_lib.conftest import fresh_stack
+from tests.helpers.cdk_app import cdk_app
 
 IMAGE = "public.ecr.aws/example/mpi:1"
 
@@ -41,7 +42,7 @@ def _targets(props: dict[str, Any]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def synth() -> dict[str, Any]:
-    stack = Stack(App(), "JobDefinitions")
+    stack = Stack(cdk_app(), "JobDefinitions")
     jds = {
         "default": MnpJobDefinition(stack, "Default", image=IMAGE, instance_type="c5n.18xlarge", num_nodes=4),
         "nested": MnpJobDefinition(
@@ -335,12 +336,12 @@ def test_default_resources_match_the_instance() -> None:
 def test_job_definitions_can_share_execution_role_and_log_group() -> None:
     """A stack with many job definitions shares one role and log group (CloudFormation's 500-resource
     limit); each job logs under its own stream prefix."""
-    from aws_cdk import App, Stack
+    from aws_cdk import Stack
     from aws_cdk import aws_iam as iam
     from aws_cdk import aws_logs as logs
     from aws_cdk.assertions import Template
 
-    stack = Stack(App(), "Shared")
+    stack = Stack(cdk_app(), "Shared")
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
     group = logs.LogGroup(stack, "Logs")
     for name in ("alpha", "beta"):

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_batch as batch
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match, Template
 
 from constructs_lib import (
     MNP_QUEUE_METADATA_KEY,
@@ -18,13 +18,14 @@ from constructs_lib import (
     MnpPropsError,
 )
 from tests.constructs_lib.conftest import imported_network, resources_of
+from tests.helpers.cdk_app import cdk_app
 
 Build = Callable[..., MnpComputeEnvironment]
 
 
 @pytest.fixture(scope="module")
 def synth() -> dict[str, Any]:
-    stack = Stack(App(), "Queues")
+    stack = Stack(cdk_app(), "Queues")
     network = imported_network(stack)
 
     def ce(id: str) -> MnpComputeEnvironment:
@@ -70,6 +71,22 @@ def test_queue_carries_the_mnp_marker(synth: dict[str, Any]) -> None:
         resource = _queue_props(synth[name], template)
         assert resource["Metadata"][MNP_QUEUE_METADATA_KEY] is True
     assert MNP_QUEUE_METADATA_KEY == "mnp:queue"
+
+
+def test_queue_is_tagged_for_mnp_audit(synth: dict[str, Any]) -> None:
+    """`mnp audit` reads the tag from the deployed queue (docs/audit.md); metadata stays in the template."""
+    template: Template = synth["template"]
+    queues = template.find_resources(
+        "AWS::Batch::JobQueue", {"Properties": {"Tags": Match.object_like({"mnp:queue": "true"})}}
+    )
+    assert len(queues) == 2
+    # Only the queue carries it: the watchdog's resources are not queues.
+    tagged = [
+        resource
+        for resource in template.to_json()["Resources"].values()
+        if "mnp:queue" in str(resource.get("Properties", {}).get("Tags", ""))
+    ]
+    assert [resource["Type"] for resource in tagged] == ["AWS::Batch::JobQueue"] * 2
 
 
 def test_runnable_misconfigurations_are_cancelled_after_30_minutes(synth: dict[str, Any]) -> None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack, Token
+from aws_cdk import Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import MnpNetwork, MnpPropsError
 from tests.constructs_lib.conftest import AZS, fresh_stack, imported_network, resources_of
+from tests.helpers.cdk_app import cdk_app
 
 
 @pytest.fixture(scope="module")
 def synth() -> dict[str, Any]:
-    app = App()
+    app = cdk_app()
     default_stack = Stack(app, "Default")
     default = MnpNetwork(default_stack, "Net")
     full_stack = Stack(app, "Full")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import Stack
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import ClusterPlacementGroup, MnpPropsError
 from tests.constructs_lib.conftest import fresh_stack
+from tests.helpers.cdk_app import cdk_app
 
 
 @pytest.fixture(scope="module")
 def template() -> Template:
-    stack = Stack(App(), "Placement")
+    stack = Stack(cdk_app(), "Placement")
     ClusterPlacementGroup(stack, "Unnamed")
     ClusterPlacementGroup(stack, "Named", name="mnp-cluster")
     return Template.from_stack(stack)

@@ -23,6 +23,7 @@ from constructs_lib import (
 from mnp_toolkit.lint.engine import lint_template
 from mnp_toolkit.lint.packs import mnp_pack
 from mnp_toolkit.lint.template import Template
+from tests.helpers.cdk_app import cdk_app
 
 
 def _environment(app: App, name: str, instance_type: str, *, efa: bool, gpus: int) -> Stack:
@@ -56,7 +57,7 @@ def _environment(app: App, name: str, instance_type: str, *, efa: bool, gpus: in
 
 @pytest.fixture(scope="module")
 def synth() -> dict[str, Any]:
-    app = App()
+    app = cdk_app()
     plain = _environment(app, "Plain", "c5n.18xlarge", efa=False, gpus=0)
     efa = _environment(app, "Efa", "p4d.24xlarge", efa=True, gpus=8)
     return {"plain": CdkTemplate.from_stack(plain).to_json(), "efa": CdkTemplate.from_stack(efa).to_json()}

@@ -10,6 +10,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from tests.conftest import SHIPPED_CONFIGS, SynthesizedConfig, synthesize_config
+from tests.helpers.cdk_app import cdk_app
 
 
 @pytest.fixture(scope="module")
@@ -138,13 +139,15 @@ def test_rule_pack_finds_no_error_or_warning(config_name: str) -> None:
 
 def test_config_tags_skip_types_whose_tags_are_create_only(default_synth: SynthesizedConfig) -> None:
     """A tag edit must not replace the compute environment (killing its jobs) or the placement group."""
-    from stacks.mnp_environment_stack import TAG_REPLACES_RESOURCE_TYPES
-
+    # CloudFormation resource reference: `Tags` of AWS::Batch::ComputeEnvironment and of
+    # AWS::EC2::PlacementGroup is "Update requires: Replacement".
+    create_only_tags = {"AWS::Batch::ComputeEnvironment", "AWS::EC2::PlacementGroup"}
     resources = default_synth.template["Resources"].values()
+    assert create_only_tags <= {resource["Type"] for resource in resources}
     for resource in resources:
         tags = resource.get("Properties", {}).get("Tags")
         tagged = tags is not None and "project" in json.dumps(tags)
-        if resource["Type"] in TAG_REPLACES_RESOURCE_TYPES:
+        if resource["Type"] in create_only_tags:
             assert not tagged, resource["Type"]
     assert any(r["Type"] == "AWS::EC2::VPC" and "mnp-batch-toolkit" in json.dumps(r["Properties"]) for r in resources)
     (launch_template,) = [r for r in resources if r["Type"] == "AWS::EC2::LaunchTemplate"]
@@ -152,7 +155,6 @@ def test_config_tags_skip_types_whose_tags_are_create_only(default_synth: Synthe
 
 
 def test_existing_placement_group_is_used_by_name_and_none_is_created(tmp_path: Path) -> None:
-    import aws_cdk as cdk
 
     from mnp_toolkit.config.load import parse_config
     from stacks.app_builder import build_environment_stack
@@ -168,7 +170,7 @@ def test_existing_placement_group_is_used_by_name_and_none_is_created(tmp_path: 
             ],
         }
     )
-    app = cdk.App(outdir=str(tmp_path))
+    app = cdk_app(outdir=str(tmp_path))
     template = Template.from_stack(build_environment_stack(app, config))
     template.resource_count_is("AWS::EC2::PlacementGroup", 0)
     template.has_resource_properties(
@@ -176,9 +178,19 @@ def test_existing_placement_group_is_used_by_name_and_none_is_created(tmp_path: 
     )
 
 
-def test_every_retention_the_config_accepts_maps_to_a_cdk_value() -> None:
-    """config.py (no CDK import) lists the retentions; the stack maps each to the CDK enum."""
-    from mnp_toolkit.config.model import LOG_RETENTION_DAYS
-    from stacks.mnp_environment_stack import _RETENTION
+def test_every_retention_the_config_accepts_becomes_that_many_days_in_the_template() -> None:
+    """The config (no CDK import) lists the retentions; each must render as RetentionInDays of that value."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_logs as logs
 
-    assert sorted(_RETENTION) == sorted(LOG_RETENTION_DAYS)
+    from mnp_toolkit.config.model import LOG_RETENTION_DAYS
+    from stacks.mnp_environment_stack import retention
+
+    stack = cdk.Stack(cdk_app(), "Retention")
+    for days in LOG_RETENTION_DAYS:
+        logs.LogGroup(stack, f"Group{days}", retention=retention(days))
+    rendered = sorted(
+        group["Properties"]["RetentionInDays"]
+        for group in Template.from_stack(stack).find_resources("AWS::Logs::LogGroup").values()
+    )
+    assert rendered == sorted(LOG_RETENTION_DAYS)
