@@ -3,7 +3,8 @@
 Built on aws-cdk-lib's ``JobQueue``, it adds what an MNP queue needs:
 
 * the resource metadata ``{"mnp:queue": true}``, which tells the toolkit's rule pack (and ``mnp lint``)
-  that this queue, and so its compute environments, run MNP jobs;
+  that this queue, and so its compute environments, run MNP jobs, and the tag ``mnp:queue=true``, which
+  tells ``mnp audit`` the same about the deployed queue (metadata does not reach the account);
 * ``jobStateTimeLimitActions`` that cancel a job stuck at the head of the queue in ``RUNNABLE`` for one of
   the two documented *misconfiguration* reasons (``MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE``:
   every compute environment's maxvCpus is below what the job needs;
@@ -24,12 +25,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Tags
 from aws_cdk import aws_batch as batch
 from constructs import Construct
 
 from constructs_lib._validation import MnpPropsError
 from constructs_lib.compute_environment import MnpComputeEnvironment
+from mnp_toolkit.core.limits import MNP_QUEUE_TAG
 
 if TYPE_CHECKING:
     from constructs_lib.watchdog import ChildFailureWatchdog
@@ -119,6 +121,8 @@ class MnpJobQueue(Construct):
         cfn = queue.node.default_child
         assert isinstance(cfn, batch.CfnJobQueue)
         cfn.add_metadata(MNP_QUEUE_METADATA_KEY, True)
+        # Job queue tags update in place (they are not create-only, unlike a compute environment's).
+        Tags.of(queue).add(MNP_QUEUE_TAG, "true")
         self.job_queue = queue
         self.watchdog = self._attach_watchdog(queue, watchdog_sweep_interval) if watchdog else None
 
