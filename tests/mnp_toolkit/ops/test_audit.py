@@ -318,3 +318,44 @@ def test_calls_grow_linearly_with_the_resources(moto: None, environments: int) -
         "DescribeVpcEndpoints": 1,
         "DescribePlacementGroups": 1,
     }
+
+
+@pytest.mark.parametrize(("version", "expected_version"), [("$Latest", 2), ("$Default", 1), (None, 1)])
+def test_latest_and_default_launch_template_versions_are_resolved(
+    compliant: Account, version: str | None, expected_version: int
+) -> None:
+    """``$Latest``/``$Default`` (and no version: ``$Default``, Batch API) are checked as the launch
+    template's latest/default version; version 2 allows IMDSv1, version 1 (the default) does not."""
+    ec2, _, _ = accounts.clients()
+    ec2.create_launch_template_version(
+        LaunchTemplateId=compliant.launch_template, LaunchTemplateData={"MetadataOptions": {"HttpTokens": "optional"}}
+    )
+    spec = {"launchTemplateId": compliant.launch_template, **({"version": version} if version else {})}
+    name = "versioned"
+    compliant.compute_environments[name] = accounts.create_compute_environment(compliant, name, launchTemplate=spec)
+    accounts.create_queue(compliant, "versioned-q", [name])
+    findings = _audit_findings()
+    if expected_version == 2:
+        assert _shown(findings) == {("MNP201", "error", f"{compliant.launch_template}:2")}
+    else:
+        assert findings == []
+
+
+def test_a_launch_template_referenced_by_name(compliant: Account) -> None:
+    name = "by-name"
+    compliant.compute_environments[name] = accounts.create_compute_environment(
+        compliant, name, launchTemplate={"launchTemplateName": "mnp-nodes", "version": "1"}
+    )
+    accounts.create_queue(compliant, "by-name-q", [name])
+    result = audit(make_audit_clients(region=REGION))
+    assert result.findings == []
+    spec = result.template["Resources"][compliant.compute_environments[name]]["Properties"]["ComputeResources"]
+    assert spec["LaunchTemplate"] == {"LaunchTemplateId": {"Ref": f"{compliant.launch_template}:1"}, "Version": "1"}
+
+
+def test_a_deleted_launch_template_does_not_stop_the_audit(compliant: Account) -> None:
+    ec2, _, _ = accounts.clients()
+    ec2.delete_launch_template(LaunchTemplateId=compliant.launch_template)
+    findings = _audit_findings()
+    assert exit_code(findings, strict=True) == 0
+    assert all(f.level is Level.INFO for f in findings)
