@@ -5,7 +5,11 @@ directories and runs the ``MnpChecks`` pack on every template. Exit codes:
 
 * 0: no unacknowledged error (warnings allowed, unless ``--strict``);
 * 1: at least one unacknowledged error (or, with ``--strict``, warning);
-* 2: an input could not be read or parsed (one line on stderr naming the file; nothing is linted).
+* 2: an input could not be read or parsed (one line on stderr naming the file; nothing is linted), or
+  the report could not be written (the reader of a pipe went away).
+
+Formats: ``text`` (people), ``json``, ``sarif`` (SARIF 2.1.0, for code scanning) and ``github`` (GitHub
+Actions annotations on the pull request's diff); see docs/rule-pack.md.
 
 Acknowledgements count as at synth: template metadata (``mnp:acknowledge``) everywhere, and in a
 ``cdk.out`` also those made with ``Validations.of(scope).acknowledge(...)`` (recorded in the assembly).
@@ -21,12 +25,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mnp_toolkit import __version__
 from mnp_toolkit.errors import UserError
 from mnp_toolkit.lint.engine import lint_template
 from mnp_toolkit.lint.findings import Finding, Summary
+from mnp_toolkit.lint.formats.sarif import default_rules_uri
 from mnp_toolkit.lint.loader import TemplateLoadError, acknowledge_from_assembly, load_templates
 from mnp_toolkit.lint.packs import mnp_pack
-from mnp_toolkit.lint.report import catalog_json, catalog_markdown, render_json, render_text
+from mnp_toolkit.lint.report import (
+    catalog_json,
+    catalog_markdown,
+    render_github,
+    render_json,
+    render_sarif,
+    render_text,
+)
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -42,7 +55,19 @@ def register(subparsers: Any) -> None:
         "Exit 0: no errors; 1: errors (or warnings with --strict); 2: an input could not be read.",
     )
     lint.add_argument("paths", nargs="+", metavar="PATH", help="a template file or a cdk.out directory")
-    lint.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    lint.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "github"),
+        default="text",
+        help="output format: text (default), json, sarif (SARIF 2.1.0 for code scanning) or github "
+        "(GitHub Actions annotations)",
+    )
+    lint.add_argument(
+        "--rules-uri",
+        metavar="URI",
+        help="with --format sarif: the URI of docs/rules.md that rule help links point into "
+        "(default: this checkout's docs/rules.md as a file: URI, if present)",
+    )
     lint.add_argument("--strict", action="store_true", help="unacknowledged warnings fail too (exit 1)")
     lint.add_argument(
         "-v", "--verbose", action="store_true", help="also show info findings (what a rule could not verify)"
@@ -87,9 +112,16 @@ def run_lint(args: argparse.Namespace) -> int:
     except TemplateLoadError as error:
         raise UserError(str(error), EXIT_INPUT_ERROR) from None
     if args.format == "json":
-        print(render_json(findings, templates=templates))
+        report = render_json(findings, templates=templates)
+    elif args.format == "sarif":
+        report = render_sarif(
+            findings, rules=mnp_pack().rules, version=__version__, rules_uri=args.rules_uri or default_rules_uri()
+        )
+    elif args.format == "github":
+        report = render_github(findings, templates=templates, strict=args.strict, verbose=args.verbose)
     else:
-        print(render_text(findings, templates=templates, strict=args.strict, verbose=args.verbose))
+        report = render_text(findings, templates=templates, strict=args.strict, verbose=args.verbose)
+    sys.stdout.write(report + "\n")
     return exit_code(findings, strict=args.strict)
 
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from mnp_toolkit.lint.cache import per_resource
 from mnp_toolkit.lint.findings import Finding
+from mnp_toolkit.lint.locations import property_path, resource_pointer
+from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.rule import Level, NonCompliant, Rule, Unverifiable
 from mnp_toolkit.lint.template import Resource, Template
 
@@ -47,8 +49,11 @@ def _read_acknowledgements(
     acknowledged: dict[str, str] = {}
     problems: list[Finding] = []
     where = f"resource {resource.logical_id}" if resource else "the template's Metadata"
+    base: tuple[str | int, ...] = ("Resources", resource.logical_id) if resource else ()
+    entries = raw if isinstance(raw, list) else [raw]
 
-    def invalid(message: str) -> None:
+    def invalid(message: str, index: int) -> None:
+        inside = (index,) if isinstance(raw, list) else ()
         problems.append(
             Finding(
                 rule=INVALID_ACKNOWLEDGEMENT_ID,
@@ -59,21 +64,24 @@ def _read_acknowledgements(
                 message=f"Invalid {ACKNOWLEDGE_METADATA_KEY} entry on {where}: {message}",
                 fix=f'Use [{{"id": "MNP101", "reason": "why this is acceptable here"}}] with a known rule ID '
                 f"and a reason of at least {MIN_REASON_LENGTH} characters.",
+                pointer=(*base, "Metadata", ACKNOWLEDGE_METADATA_KEY, *inside),
             )
         )
 
-    entries = raw if isinstance(raw, list) else [raw]
-    for entry in entries:
+    for index, entry in enumerate(entries):
         if not isinstance(entry, Mapping):
-            invalid(f"{entry!r} is not an object with 'id' and 'reason'")
+            invalid(f"{render_value(entry)} is not an object with 'id' and 'reason'", index)
             continue
         rule_id = entry.get("id")
         reason = entry.get("reason")
         if not isinstance(rule_id, str) or rule_id.strip().upper() not in known_ids:
-            invalid(f"'id' {rule_id!r} is not a rule of this pack")
+            invalid(f"'id' {render_value(rule_id)} is not a rule of this pack", index)
             continue
         if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON_LENGTH:
-            invalid(f"the reason for {rule_id} must be at least {MIN_REASON_LENGTH} characters, got {reason!r}")
+            invalid(
+                f"the reason for {rule_id} must be at least {MIN_REASON_LENGTH} characters, got {render_value(reason)}",
+                index,
+            )
             continue
         acknowledged[rule_id.strip().upper()] = reason.strip()
     return acknowledged, problems
@@ -99,7 +107,23 @@ def lint_template(template: Template, rules: Sequence[Rule]) -> list[Finding]:
             for finding in _evaluate(rule, resource, template):
                 reason = resource_acks.get(rule.id) or stack_acks.get(rule.id)
                 findings.append(replace(finding, acknowledged=reason) if reason else finding)
-    return findings
+    return locate_findings(findings, template)
+
+
+def locate_findings(findings: list[Finding], template: Template) -> list[Finding]:
+    """Fill in the line and column of each finding's pointer, where the template was read from a file.
+
+    Only findings are located (lazily, in :mod:`mnp_toolkit.lint.source`), so a clean template costs
+    nothing and a large one costs a walk along the findings' paths, not a second parse.
+    """
+    source = template.source
+    if source is None:
+        return findings
+    located: list[Finding] = []
+    for finding in findings:
+        found = source.locate(finding.pointer) if finding.pointer else None
+        located.append(finding if found is None else replace(finding, line=found[1], column=found[2]))
+    return located
 
 
 def _evaluate(rule: Rule, resource: Resource, template: Template) -> Iterable[Finding]:
@@ -114,6 +138,9 @@ def _evaluate(rule: Rule, resource: Resource, template: Template) -> Iterable[Fi
                 path=resource.cdk_path,
                 message=problem.message,
                 fix=problem.fix or rule.fix,
+                pointer=resource_pointer(
+                    resource.logical_id, property_path(rule.id, resource.properties, problem.path)
+                ),
             )
     elif isinstance(result, Unverifiable):
         note = unknowable_values_note(resource)
@@ -125,6 +152,7 @@ def _evaluate(rule: Rule, resource: Resource, template: Template) -> Iterable[Fi
             path=resource.cdk_path,
             message=f"Could not verify: {result.reason}" + (f" ({note})" if note else ""),
             fix=rule.fix,
+            pointer=resource_pointer(resource.logical_id, property_path(rule.id, resource.properties)),
         )
 
 

@@ -1,4 +1,10 @@
-"""What a lint reports: findings (rule, level, where, message, fix, acknowledgement) and their counts."""
+"""What a lint reports: findings (rule, level, where, message, fix, acknowledgement) and their counts.
+
+*Where* is the template file, the resource's logical ID, its construct path (CDK templates) and
+:attr:`Finding.pointer`, the path from the template root to the property the finding is about
+(``("Resources", "Jd", "Properties", "NodeProperties", "MainNode")``), with the line and column of that
+property in the file (of its nearest existing parent when the problem is the property's absence).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,14 @@ class Finding:
     message: str
     fix: str
     acknowledged: str | None = None  # the reason, when acknowledged
+    pointer: tuple[str | int, ...] = ()  # from the template root; () when the finding is not in the template
+    line: int | None = None  # 1-based, where the file was read and the pointer found (or its nearest parent)
+    column: int | None = None
+
+    @property
+    def property_path(self) -> str:
+        """The pointer as text: ``Resources/Jd/Properties/NodeProperties/MainNode`` ("" when none)."""
+        return "/".join(str(step) for step in self.pointer)
 
     @property
     def counts_as_error(self) -> bool:
@@ -38,6 +52,7 @@ class Finding:
             "message": self.message,
             "fix": self.fix,
             "acknowledged": self.acknowledged,
+            "location": {"path": self.property_path or None, "line": self.line, "column": self.column},
         }
 
 

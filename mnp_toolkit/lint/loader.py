@@ -3,9 +3,17 @@
 * A **file** is JSON when it ends in ``.json``, YAML when it ends in ``.yaml``/``.yml``, and otherwise JSON
   if it parses as JSON, else YAML. YAML may use CloudFormation's short-form intrinsics (``!Ref``,
   ``!GetAtt a.b``, ``!Sub`` ...); they become the long form (``{"Ref": ...}``) the rules understand.
+  A file named on the command line (or found in a directory) must be a mapping with ``Resources``:
+  a config file or a ``package.json`` is not a template, and saying "passed" about it would be a lie.
 * A **directory** is read as a cloud assembly (``cdk.out``): every ``aws:cloudformation:stack`` artifact
   of ``manifest.json`` (nested assemblies of CDK Stages included) plus nested-stack templates
-  (``*.nested.template.json``). Without a manifest, its ``*.template.json``/``.yaml``/``.yml`` files.
+  (``*.nested.template.json``). Without a manifest, its ``*.template.json``/``.yaml``/``.yml`` files
+  (symbolic links to directories are not followed, so a link loop ends nothing).
+
+Hostile input (``mnp lint`` runs in CI on pull requests from anyone) ends in a :class:`TemplateLoadError`
+in bounded time and memory, never a hang or a traceback: only regular files are read (a FIFO would block
+for ever), at most :data:`MAX_TEMPLATE_BYTES` of them, as UTF-8; the parse limits (no YAML aliases,
+nesting, duplicate keys, integer digits) are :mod:`mnp_toolkit.lint.source`'s.
 
 It also reads the acknowledgements a cloud assembly records (``Validations.of(scope).acknowledge``), so
 that ``mnp lint cdk.out`` and the synth-time plugin agree (:func:`acknowledge_from_assembly`).
@@ -19,107 +27,145 @@ Plain Python (json + PyYAML only), so ``mnp lint`` starts fast.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from mnp_toolkit.lint.engine import INVALID_ACKNOWLEDGEMENT_ID, MIN_REASON_LENGTH
 from mnp_toolkit.lint.findings import Finding
 from mnp_toolkit.lint.rule import Level
+from mnp_toolkit.lint.source import (
+    SHORT_FORM_TAGS,
+    JsonSource,
+    Source,
+    SourceError,
+    parse_json,
+    parse_yaml,
+    parse_yaml_document,
+)
 from mnp_toolkit.lint.template import Template
+
+__all__ = [
+    "MAX_TEMPLATE_BYTES",
+    "SHORT_FORM_TAGS",
+    "TemplateLoadError",
+    "load_template_file",
+    "load_templates",
+    "parse_template_text",
+    "parse_yaml",
+    "templates_in",
+]
 
 STACK_ARTIFACT = "aws:cloudformation:stack"
 NESTED_ASSEMBLY_ARTIFACT = "cdk:cloud-assembly"
 _TEMPLATE_GLOBS = ("*.template.json", "*.template.yaml", "*.template.yml")
 _MAPPING_SECTIONS = ("Resources", "Parameters", "Mappings", "Metadata", "Conditions", "Outputs")
 
+#: The largest file read, in bytes. CloudFormation itself takes at most 1 MB (a template body in S3; 51,200
+#: bytes inline), so 16 MiB leaves room for what is linted but never deployed as one file: the 5,000-resource
+#: bench template is 1.4 MB compact and about 3 MB as the CDK indents it, and a 16 MiB JSON template still
+#: parses in well under a second into about 300 MB. The limit is what keeps memory bounded on a huge input.
+MAX_TEMPLATE_BYTES = 16 * 1024 * 1024
+#: Manifests, metadata and asset files of a cloud assembly are the CDK's own and small.
+MAX_ASSEMBLY_FILE_BYTES = MAX_TEMPLATE_BYTES
+#: How much of a path an error message shows (a name of thousands of characters is cut in the middle).
+_NAME_SHOWN = 160
+
 
 class TemplateLoadError(Exception):
     """An input that cannot be read or parsed as a template (one line: file, problem, fix)."""
 
 
-# ----------------------------------------------------------------------------------------------- YAML
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """A path as error messages name it: as given, cut in the middle past 160 characters."""
+    text = os.fspath(path)
+    if len(text) <= _NAME_SHOWN:
+        return text
+    half = _NAME_SHOWN // 2 - 2
+    return f"{text[:half]}...{text[-half:]} ({len(text):,} characters)"
 
 
-class CfnYamlLoader(yaml.SafeLoader):
-    """A SafeLoader that understands CloudFormation's short-form intrinsic functions.
+def _os_problem(error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "too many levels of symbolic links (a symlink loop?)"
+    if error.errno == errno.ENAMETOOLONG:
+        return "the file name is too long for this system"
+    if error.errno in (errno.ENOENT, errno.ENOTDIR):
+        return "no such file or directory"
+    if error.errno == errno.EACCES:
+        return "permission denied"
+    return f"cannot read: {error.strerror or error}"
 
-    Timestamps are not converted: CloudFormation reads ``2010-09-09`` as a string, and so must we.
+
+def _stat(path: Path, *, name: str) -> os.stat_result:
+    try:
+        return os.stat(path)
+    except OSError as error:
+        raise TemplateLoadError(f"{name}: {_os_problem(error)}") from None
+    except ValueError:  # an embedded NUL byte
+        raise TemplateLoadError(f"{name}: not a valid file name") from None
+
+
+def read_text_file(path: Path, *, name: str | None = None, limit: int = MAX_TEMPLATE_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most ``limit`` bytes (a leading byte-order mark dropped).
+
+    Refuses, with one line naming the file: what is missing or unreadable, a directory, anything that is
+    not a regular file (a FIFO would block for ever, a device never ends), a larger file, bytes that are
+    not UTF-8. The file is opened non-blocking and checked again after opening, so a file swapped for a
+    FIFO between the two checks cannot hang the reader.
     """
-
-
-CfnYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-#: Short-form tag -> long-form key.
-SHORT_FORM_TAGS: dict[str, str] = {
-    "Ref": "Ref",
-    "Condition": "Condition",
-    **{
-        name: f"Fn::{name}"
-        for name in (
-            "Sub",
-            "GetAtt",
-            "Select",
-            "GetAZs",
-            "Join",
-            "If",
-            "ImportValue",
-            "FindInMap",
-            "Split",
-            "Base64",
-            "Cidr",
-            "Equals",
-            "Not",
-            "And",
-            "Or",
-            "Transform",
-            "Length",
-            "ToJsonString",
+    name = name or shown_path(path)
+    info = _stat(path, name=name)
+    if stat.S_ISDIR(info.st_mode):
+        raise TemplateLoadError(f"{name}: is a directory, expected a template file")
+    if not stat.S_ISREG(info.st_mode):
+        raise TemplateLoadError(
+            f"{name}: not a regular file (a FIFO, socket or device); name a template file or a cdk.out directory"
         )
-    },
-}
+    if info.st_size > limit:
+        raise TemplateLoadError(f"{name}: {_too_big(info.st_size, limit)}")
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as error:
+        raise TemplateLoadError(f"{name}: {_os_problem(error)}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise TemplateLoadError(f"{name}: not a regular file (it changed while being read)")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(descriptor, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as error:
+        raise TemplateLoadError(f"{name}: {_os_problem(error)}") from None
+    finally:
+        os.close(descriptor)
+    if size > limit:
+        raise TemplateLoadError(f"{name}: {_too_big(size, limit)}")
+    data = b"".join(chunks)
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise TemplateLoadError(
+            f"{name}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start:,}); "
+            "expected a JSON or YAML template"
+        ) from None
 
 
-def _short_form_constructor(key: str) -> Any:
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        value: Any
-        if isinstance(node, yaml.ScalarNode):
-            value = loader.construct_scalar(node)
-            if key == "Fn::GetAtt" and isinstance(value, str):
-                # `!GetAtt Resource.Attribute` is the short form of ["Resource", "Attribute"]; attributes
-                # may themselves contain dots (Endpoint.Address), so split on the first one only.
-                logical_id, _, attribute = value.partition(".")
-                value = [logical_id, attribute] if attribute else value
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-        return {key: value}
-
-    return construct
-
-
-for _tag, _key in SHORT_FORM_TAGS.items():
-    CfnYamlLoader.add_constructor(f"!{_tag}", _short_form_constructor(_key))
-
-
-def parse_yaml(text: str) -> Any:
-    """Parse CloudFormation YAML (short-form intrinsics become their long form)."""
-    return yaml.load(text, Loader=CfnYamlLoader)  # a SafeLoader subclass: no arbitrary objects
-
-
-def _yaml_error_line(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return f"{problem}{where}"
+def _too_big(size: int, limit: int) -> str:
+    return (
+        f"{size:,} bytes, more than the {limit:,} bytes mnp lint reads (CloudFormation itself takes at most "
+        "1 MB); split the template or lint the cdk.out it comes from"
+    )
 
 
 # ------------------------------------------------------------------------------------------ templates
@@ -127,19 +173,24 @@ def _yaml_error_line(error: yaml.YAMLError) -> str:
 
 def parse_template_text(text: str, *, name: str, kind: str | None = None) -> Any:
     """Parse a template body; ``kind`` is ``"json"``, ``"yaml"`` or None (JSON if it parses, else YAML)."""
+    return parse_template_source(text, name=name, kind=kind)[0]
+
+
+def parse_template_source(text: str, *, name: str, kind: str | None = None) -> tuple[Any, Source]:
+    """Parse a template body and keep where its values sit (for the line and column of findings)."""
     if kind in (None, "json"):
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            if kind == "json":
-                raise TemplateLoadError(
-                    f"{name}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-                ) from None
+            return parse_json(text), JsonSource(text)
+        except SourceError as error:
+            # A JSON-looking text (or a .json file) with a real problem is reported as JSON; else try YAML.
+            if kind == "json" or not error.problem.startswith("invalid JSON"):
+                raise TemplateLoadError(f"{name}: {error}") from None
     try:
-        return parse_yaml(text)
-    except yaml.YAMLError as error:
-        label = "YAML" if kind == "yaml" else "JSON or YAML"
-        raise TemplateLoadError(f"{name}: invalid {label}: {_yaml_error_line(error)}") from None
+        body, source = parse_yaml_document(text)
+    except SourceError as error:
+        label = "" if kind == "yaml" else " (neither JSON nor YAML)"
+        raise TemplateLoadError(f"{name}: {error}{label}") from None
+    return body, source
 
 
 def _kind_of(path: Path) -> str | None:
@@ -151,82 +202,134 @@ def _kind_of(path: Path) -> str | None:
     return None
 
 
-def check_template_shape(body: Any, *, name: str) -> Mapping[str, Any]:
-    """Reject what is not a CloudFormation template, naming the part that is wrong."""
+def _key_list(body: Mapping[Any, Any]) -> str:
+    keys = [str(key) for key in list(body)[:5]]
+    more = ", ..." if len(body) > 5 else ""
+    return ", ".join(json.dumps(key)[:40] for key in keys) + more
+
+
+def check_template_shape(body: Any, *, name: str, require_resources: bool = True) -> Mapping[str, Any]:
+    """Reject what is not a CloudFormation template, naming the part that is wrong.
+
+    ``require_resources``: a file named on the command line must have a ``Resources`` mapping (CloudFormation
+    requires one); a stack template listed in a cloud assembly may lack it (an empty CDK stack).
+    """
     if not isinstance(body, Mapping):
         kind = "empty" if body is None else f"a {type(body).__name__}"
         raise TemplateLoadError(
             f"{name}: not a CloudFormation template: the document is {kind}, expected a mapping with 'Resources'"
+        )
+    if require_resources and "Resources" not in body:
+        if "artifacts" in body and "version" in body:
+            hint = "it is a cloud assembly manifest: lint its directory instead (mnp lint cdk.out)"
+        elif not body:
+            hint = "the mapping is empty"
+        else:
+            hint = f"its top-level keys are {_key_list(body)}"
+        raise TemplateLoadError(
+            f"{name}: not a CloudFormation template: no 'Resources' section ({hint}); CloudFormation requires one"
         )
     for section in _MAPPING_SECTIONS:
         value = body.get(section)
         if value is not None and not isinstance(value, Mapping):
             raise TemplateLoadError(f"{name}: '{section}' must be a mapping, got {type(value).__name__}")
     for logical_id, definition in (body.get("Resources") or {}).items():
-        if not isinstance(definition, Mapping):
-            raise TemplateLoadError(
-                f"{name}: resource {logical_id!r} must be a mapping with 'Type', got {type(definition).__name__}"
-            )
-        if not isinstance(definition.get("Type"), str) or not definition["Type"]:
-            raise TemplateLoadError(f"{name}: resource {logical_id!r} has no 'Type' (e.g. AWS::Batch::JobQueue)")
-        for key in ("Properties", "Metadata"):
-            value = definition.get(key)
-            if value is not None and not isinstance(value, Mapping):
-                raise TemplateLoadError(
-                    f"{name}: resource {logical_id!r}: '{key}' must be a mapping, got {type(value).__name__}"
-                )
+        # The common case first and without formatting: this runs once per resource.
+        if (
+            type(definition) is dict
+            and type(logical_id) is str
+            and type(definition.get("Type")) is str
+            and definition["Type"]
+            and type(definition.get("Properties", {})) is dict
+            and type(definition.get("Metadata", {})) is dict
+        ):
+            continue
+        _check_resource_shape(logical_id, definition, name=name)
     return body
 
 
-def load_template_file(path: Path, *, name: str | None = None) -> Template:
+def _check_resource_shape(logical_id: Any, definition: Any, *, name: str) -> None:
+    shown = json.dumps(str(logical_id))[:60]
+    if not isinstance(logical_id, str):
+        raise TemplateLoadError(f"{name}: resource {shown}: a logical ID must be a string")
+    if not isinstance(definition, Mapping):
+        raise TemplateLoadError(
+            f"{name}: resource {shown} must be a mapping with 'Type', got {type(definition).__name__}"
+        )
+    if not isinstance(definition.get("Type"), str) or not definition["Type"]:
+        raise TemplateLoadError(f"{name}: resource {shown} has no 'Type' (e.g. AWS::Batch::JobQueue)")
+    for key in ("Properties", "Metadata"):
+        value = definition.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            raise TemplateLoadError(f"{name}: resource {shown}: '{key}' must be a mapping, got {type(value).__name__}")
+
+
+def load_template_file(path: Path, *, name: str | None = None, require_resources: bool = True) -> Template:
     """Read, parse and check one template file; ``name`` is how findings and errors refer to it."""
     name = name or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TemplateLoadError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise TemplateLoadError(f"{name}: is a directory, expected a template file") from None
-    except UnicodeDecodeError:
-        raise TemplateLoadError(f"{name}: not a text file (not UTF-8); expected a JSON or YAML template") from None
-    except OSError as error:
-        raise TemplateLoadError(f"{name}: cannot read: {error.strerror or error}") from None
-    body = check_template_shape(parse_template_text(text, name=name, kind=_kind_of(path)), name=name)
-    return Template(body, path=name)
+    text = read_text_file(path, name=shown_path(name))
+    body, source = parse_template_source(text, name=shown_path(name), kind=_kind_of(path))
+    check_template_shape(body, name=shown_path(name), require_resources=require_resources)
+    return Template(body, path=name, source=source)
 
 
 # ------------------------------------------------------------------------------------------- cdk.out
 
 
 def _read_manifest(path: Path) -> Mapping[str, Any]:
+    name = shown_path(path)
+    text = read_text_file(path, name=name, limit=MAX_ASSEMBLY_FILE_BYTES)
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise TemplateLoadError(
-            f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg} (re-run cdk synth)"
-        ) from None
-    except OSError as error:
-        raise TemplateLoadError(f"{path}: cannot read: {error.strerror or error}") from None
+        manifest = parse_json(text)
+    except SourceError as error:
+        raise TemplateLoadError(f"{name}: {error} (re-run cdk synth)") from None
     if not isinstance(manifest, Mapping) or not isinstance(manifest.get("artifacts", {}), Mapping):
-        raise TemplateLoadError(f"{path}: not a cloud assembly manifest (no 'artifacts' mapping; re-run cdk synth)")
+        raise TemplateLoadError(f"{name}: not a cloud assembly manifest (no 'artifacts' mapping; re-run cdk synth)")
     return manifest
+
+
+def _inside(assembly: Path, relative: str, *, manifest: Path, artifact: str, what: str) -> Path:
+    """``assembly / relative``, refusing a name that leaves the assembly (the CDK writes none)."""
+    shown = json.dumps(relative)[:80]
+    if not relative or os.path.isabs(relative) or ".." in Path(relative).parts or "\0" in relative:
+        raise TemplateLoadError(
+            f"{shown_path(manifest)}: artifact {json.dumps(artifact)[:60]} names {what} {shown}, which is not a "
+            "file inside the cloud assembly; re-run cdk synth"
+        )
+    return assembly / relative
+
+
+def _real(path: Path) -> str:
+    return os.path.realpath(path)  # never raises, symlink loops included (Path.resolve may)
+
+
+def _is_file(path: Path, *, name: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        raise TemplateLoadError(f"{name}: {_os_problem(error)}") from None
 
 
 def assembly_templates(directory: Path) -> list[Path]:
     """Template files of a cloud assembly directory, stacks of nested assemblies (Stages) included."""
     found: list[Path] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
+    visited: set[str] = set()
 
     def add(path: Path) -> None:
-        resolved = path.resolve()
+        resolved = _real(path)
         if resolved not in seen:
             seen.add(resolved)
             found.append(path)
 
-    def visit(assembly: Path, visited: set[Path]) -> None:
-        if assembly.resolve() in visited:
-            return
-        visited.add(assembly.resolve())
+    pending = [directory]
+    while pending:  # a work list, not recursion: nested assemblies may nest arbitrarily deep
+        assembly = pending.pop(0)
+        if _real(assembly) in visited:
+            continue
+        visited.add(_real(assembly))
         manifest_path = assembly / "manifest.json"
         manifest = _read_manifest(manifest_path)
         for artifact_id, artifact in (manifest.get("artifacts") or {}).items():
@@ -236,61 +339,101 @@ def assembly_templates(directory: Path) -> list[Path]:
             if artifact.get("type") == STACK_ARTIFACT:
                 template_file = properties.get("templateFile") if isinstance(properties, Mapping) else None
                 if not isinstance(template_file, str):
-                    raise TemplateLoadError(f"{manifest_path}: stack artifact {artifact_id!r} names no templateFile")
-                template_path = assembly / template_file
-                if not template_path.is_file():
                     raise TemplateLoadError(
-                        f"{template_path}: listed in {manifest_path} (artifact {artifact_id!r}) but missing; "
-                        "re-run cdk synth"
+                        f"{shown_path(manifest_path)}: stack artifact {json.dumps(str(artifact_id))[:60]} names "
+                        "no templateFile; re-run cdk synth"
+                    )
+                template_path = _inside(
+                    assembly, template_file, manifest=manifest_path, artifact=str(artifact_id), what="templateFile"
+                )
+                if not _is_file(template_path, name=shown_path(template_path)):
+                    raise TemplateLoadError(
+                        f"{shown_path(template_path)}: listed in {shown_path(manifest_path)} (artifact "
+                        f"{json.dumps(str(artifact_id))[:60]}) but missing; re-run cdk synth"
                     )
                 add(template_path)
             elif artifact.get("type") == NESTED_ASSEMBLY_ARTIFACT:
                 directory_name = properties.get("directoryName") if isinstance(properties, Mapping) else None
-                if isinstance(directory_name, str) and (assembly / directory_name / "manifest.json").is_file():
-                    visit(assembly / directory_name, visited)
+                if isinstance(directory_name, str):
+                    nested = _inside(
+                        assembly,
+                        directory_name,
+                        manifest=manifest_path,
+                        artifact=str(artifact_id),
+                        what="directoryName",
+                    )
+                    if _is_file(nested / "manifest.json", name=shown_path(nested / "manifest.json")):
+                        pending.append(nested)
         # Nested stacks (aws_cdk.NestedStack) are assets of their parent, not manifest artifacts.
-        for nested in sorted(assembly.glob("*.nested.template.json")):
-            add(nested)
-
-    visit(directory, set())
+        for nested_template in sorted(assembly.glob("*.nested.template.json")):
+            add(nested_template)
     return found
+
+
+def _template_files(directory: Path) -> list[Path]:
+    """``*.template.json``/``.yaml``/``.yml`` under ``directory``; links to directories are not followed."""
+    found: list[Path] = []
+
+    def unreadable(error: OSError) -> None:
+        raise TemplateLoadError(f"{shown_path(error.filename or directory)}: {_os_problem(error)}")
+
+    for root, _, files in os.walk(directory, onerror=unreadable, followlinks=False):
+        found.extend(Path(root) / file for file in files if any(fnmatch(file, glob) for glob in _TEMPLATE_GLOBS))
+    return sorted(found)
 
 
 def templates_in(path: Path) -> list[Path]:
     """The template files a command-line PATH stands for (a file, a cdk.out, or a directory of templates)."""
-    if not path.exists():
-        raise TemplateLoadError(f"{path}: no such file or directory")
-    if not path.is_dir():
+    if not os.fspath(path):
+        raise TemplateLoadError("'': an empty path; name a template file or a cdk.out directory")
+    name = shown_path(path)
+    info = _stat(path, name=name)
+    if not stat.S_ISDIR(info.st_mode):
         return [path]
-    if (path / "manifest.json").is_file():
+    if _is_file(path / "manifest.json", name=shown_path(path / "manifest.json")):
         found = assembly_templates(path)
     else:
-        found = sorted({match for pattern in _TEMPLATE_GLOBS for match in path.rglob(pattern)})
+        found = _template_files(path)
     if not found:
         raise TemplateLoadError(
-            f"{path}: no CloudFormation templates found (expected a cdk.out directory with manifest.json "
+            f"{name}: no CloudFormation templates found (expected a cdk.out directory with manifest.json "
             "listing stacks, or *.template.json files; run cdk synth first?)"
         )
     return found
 
 
 def load_templates(paths: Iterable[str | Path]) -> list[Template]:
-    """Every template the given command-line paths stand for, in order, each parsed and checked once."""
+    """Every template the given command-line paths stand for, in order, each parsed and checked once.
+
+    Templates listed by a cloud assembly's manifest may lack ``Resources`` (an empty CDK stack); any other
+    file must have them.
+    """
     templates: list[Template] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for raw in paths:
-        for file in templates_in(Path(raw)):
-            resolved = file.resolve()
+        if isinstance(raw, str) and not raw:
+            raise TemplateLoadError("'': an empty path; name a template file or a cdk.out directory")
+        path = Path(raw)
+        listed = _is_assembly(path)  # every template of a cloud assembly is a stack the manifest names
+        for file in templates_in(path):
+            resolved = _real(file)
             if resolved in seen:
                 continue
             seen.add(resolved)
-            templates.append(load_template_file(file))
+            templates.append(load_template_file(file, require_resources=not listed))
     return templates
+
+
+def _is_assembly(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode) and stat.S_ISREG(os.stat(path / "manifest.json").st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def load_template_paths(paths: Sequence[str]) -> list[Template]:
     """Load absolute template paths as given (the CDK plugin's ``context.template_paths``)."""
-    return [load_template_file(Path(path)) for path in paths]
+    return [load_template_file(Path(path), require_resources=False) for path in paths]
 
 
 # --------------------------------------------------------------- acknowledgements in a cloud assembly
@@ -320,23 +463,27 @@ def stack_metadata(template_path: Path, *, whole_assembly: bool = False) -> dict
     stack of its assembly with ``whole_assembly``; {} when the file is not in a cloud assembly."""
     manifest_path = template_path.parent / "manifest.json"
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = parse_json(read_text_file(manifest_path, limit=MAX_ASSEMBLY_FILE_BYTES))
         artifacts = manifest.get("artifacts") or {}
-    except (OSError, json.JSONDecodeError, AttributeError):
+    except (TemplateLoadError, SourceError, AttributeError):
         return {}
     metadata: dict[str, list[Mapping[str, Any]]] = {}
     for artifact in artifacts.values() if isinstance(artifacts, Mapping) else ():
         if not isinstance(artifact, Mapping) or artifact.get("type") != STACK_ARTIFACT:
             continue
-        properties = artifact.get("properties") or {}
-        if not whole_assembly and properties.get("templateFile") != template_path.name:
+        properties = artifact.get("properties")
+        template_file = properties.get("templateFile") if isinstance(properties, Mapping) else None
+        if not whole_assembly and template_file != template_path.name:
             continue
         sources: list[Any] = [artifact.get("metadata") or {}]
         extra = artifact.get("additionalMetadataFile")
         if isinstance(extra, str):
             # Unreadable metadata only loses acknowledgements: findings then stay errors (fails safe).
-            with contextlib.suppress(OSError, json.JSONDecodeError):
-                sources.append(json.loads((template_path.parent / extra).read_text(encoding="utf-8")))
+            with contextlib.suppress(TemplateLoadError, SourceError):
+                extra_path = _inside(
+                    template_path.parent, extra, manifest=manifest_path, artifact="", what="additionalMetadataFile"
+                )
+                sources.append(parse_json(read_text_file(extra_path, limit=MAX_ASSEMBLY_FILE_BYTES)))
         for source in sources:
             for path, entries in source.items() if isinstance(source, Mapping) else ():
                 if isinstance(entries, list):

@@ -33,10 +33,13 @@ class NotApplicable:
 
 @dataclass(frozen=True)
 class Problem:
-    """One violation found by a check: what is wrong, and (optionally) a fix more specific than the rule's."""
+    """One violation found by a check: what is wrong, and (optionally) a fix more specific than the rule's
+    and where inside the resource's ``Properties`` it is (``("NodeProperties", "NodeRangeProperties", 1)``;
+    without it the finding points at the property the rule checks, :mod:`mnp_toolkit.lint.locations`)."""
 
     message: str
     fix: str | None = None
+    path: tuple[str | int, ...] | None = None
 
 
 @dataclass(frozen=True)

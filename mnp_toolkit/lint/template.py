@@ -16,7 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from mnp_toolkit.lint.source import Source
 
 
 class _Unknown:
@@ -95,6 +98,11 @@ _DYNAMIC_REFERENCE = "{{resolve:"
 #: How deep :meth:`Template.parameter_origins` looks into a value, and how many origins it names.
 _MAX_ORIGIN_DEPTH = 64
 _MAX_ORIGINS = 8
+#: How many nested resolution steps one :meth:`Template.resolve` may take. The loader refuses documents
+#: nested deeper than :data:`mnp_toolkit.lint.loader.MAX_NESTING` (128), so only a reference cycle
+#: (``Fn::FindInMap`` into a mapping value that leads back to itself) or a hand-built dict reaches it.
+#: Each step costs about three interpreter frames: 160 steps stay well inside Python's 1,000.
+MAX_RESOLUTION_DEPTH: Final = 160
 
 
 @dataclass(frozen=True)
@@ -302,16 +310,20 @@ class Resource:
 class Template:
     """A CloudFormation template (the parsed JSON/YAML dict) and where it came from."""
 
-    def __init__(self, body: Mapping[str, Any], *, path: str = "<template>") -> None:
+    def __init__(self, body: Mapping[str, Any], *, path: str = "<template>", source: Source | None = None) -> None:
         if not isinstance(body, Mapping):
             raise TypeError(f"{path}: a template must be a mapping, got {type(body).__name__}")
         self.body = body
         self.path = path
+        #: Where the body's values sit in the file it was read from (None for a template built from a dict):
+        #: the engine asks it for the line and column of each finding, and only of findings.
+        self.source = source
         raw_resources = body.get("Resources") or {}
         self.parameters: Mapping[str, Any] = body.get("Parameters") or {}
         self.mappings: Mapping[str, Any] = body.get("Mappings") or {}
         self.metadata: Mapping[str, Any] = body.get("Metadata") or {}
         self.resources: dict[str, Resource] = {}
+        self._resolution_depth = 0  # see resolve(): the guard against cycles and runaway nesting
         # Rules ask "every resource of type T" once per resource they check; an index keeps that O(|T|)
         # instead of a scan of the whole template (the template is read-only once built).
         self._by_type: dict[str, list[Resource]] = {}
@@ -357,39 +369,57 @@ class Template:
 
         With ``deep`` (the default) dicts and lists are resolved all the way down, dropping
         ``AWS::NoValue`` entries; without it only the outermost intrinsic is resolved.
+
+        Every step that recurses (an intrinsic's arguments, a container's items) counts towards
+        :data:`MAX_RESOLUTION_DEPTH`: a cycle (a ``Fn::FindInMap`` whose mapping value points back at
+        itself) or a value nested deeper than any template resolves to UNKNOWN instead of exhausting the
+        interpreter's stack. Scalars, the common case, return before the count.
         """
-        if isinstance(value, Mapping) and len(value) == 1:
-            ((key, argument),) = value.items()
-            if key == "Ref":
-                return self._resolve_ref(argument)
-            if key == "Fn::GetAtt":
-                return self._resolve_get_att(argument)
-            if key == "Fn::GetAZs":
-                region = self.resolve(argument)
-                return AzList(region if isinstance(region, str) else "")
-            if key == "Fn::Select":
-                return self._resolve_select(argument)
-            if key == "Fn::Join":
-                return self._resolve_join(argument)
-            if key == "Fn::Sub":
-                return self._resolve_sub(argument)
-            if key == "Fn::FindInMap":
-                return self._resolve_find_in_map(argument)
-            if key == "Fn::Split":
-                return self._resolve_split(argument)
-            if key.startswith("Fn::") or key == "Condition":
-                return UNKNOWN
-        if isinstance(value, str) and _DYNAMIC_REFERENCE in value:
-            return UNKNOWN  # {{resolve:ssm:...}}: CloudFormation substitutes it at deploy time
-        if not deep:
-            return value
+        if isinstance(value, str):
+            # {{resolve:ssm:...}}: CloudFormation substitutes it at deploy time
+            return UNKNOWN if _DYNAMIC_REFERENCE in value else value
+        if isinstance(value, dict) or (not isinstance(value, list) and isinstance(value, Mapping)):
+            if len(value) != 1 and not deep:
+                return value
+        elif not isinstance(value, list) or not deep:
+            return value  # a scalar (the common case: no counting below) or a list left unresolved
+        if self._resolution_depth >= MAX_RESOLUTION_DEPTH:
+            return UNKNOWN
+        self._resolution_depth += 1
+        try:
+            return self._resolve_container(value, deep=deep)
+        finally:
+            self._resolution_depth -= 1
+
+    def _resolve_container(self, value: Mapping[str, Any] | list[Any], *, deep: bool) -> Any:
         if isinstance(value, Mapping):
+            if len(value) == 1:
+                ((key, argument),) = value.items()
+                if key == "Ref":
+                    return self._resolve_ref(argument)
+                if key == "Fn::GetAtt":
+                    return self._resolve_get_att(argument)
+                if key == "Fn::GetAZs":
+                    region = self.resolve(argument)
+                    return AzList(region if isinstance(region, str) else "")
+                if key == "Fn::Select":
+                    return self._resolve_select(argument)
+                if key == "Fn::Join":
+                    return self._resolve_join(argument)
+                if key == "Fn::Sub":
+                    return self._resolve_sub(argument)
+                if key == "Fn::FindInMap":
+                    return self._resolve_find_in_map(argument)
+                if key == "Fn::Split":
+                    return self._resolve_split(argument)
+                if isinstance(key, str) and (key.startswith("Fn::") or key == "Condition"):
+                    return UNKNOWN
+                if not deep:
+                    return value
             resolved = {k: self.resolve(v) for k, v in value.items()}
             return {k: v for k, v in resolved.items() if v is not NO_VALUE}
-        if isinstance(value, list):
-            items = [self.resolve(item) for item in value]
-            return [item for item in items if item is not NO_VALUE]
-        return value
+        items = [self.resolve(item) for item in value]
+        return [item for item in items if item is not NO_VALUE]
 
     def _resolve_ref(self, name: Any) -> Any:
         if not isinstance(name, str):

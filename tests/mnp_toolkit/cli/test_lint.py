@@ -52,8 +52,10 @@ def test_error_exits_1_with_rule_resource_path_message_and_fix(
     lines = out.splitlines()
     assert lines[0] == path
     block = lines.index("  ERROR MNP001 ComputeEnvironment (MnpStack/ComputeEnvironment/Resource)")
-    assert "UNMANAGED" in lines[block + 1]
-    assert lines[block + 2].startswith("    fix: Set Type: MANAGED")
+    assert lines[block + 1].startswith(f"    at {path}:1:")
+    assert lines[block + 1].endswith(" (Resources/ComputeEnvironment/Properties/Type)")
+    assert "UNMANAGED" in lines[block + 2]
+    assert lines[block + 3].startswith("    fix: Set Type: MANAGED")
     assert "mnp lint FAILED" in lines[-1] and "1 error" in lines[-1]
 
 
@@ -97,7 +99,11 @@ def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert {"errors", "warnings", "acknowledged"} <= set(document["summary"])
     assert document["summary"]["errors"] == sum(f["level"] == "error" for f in document["findings"]) == 1
     [finding] = document["findings"]
-    assert {"rule", "level", "template", "resource", "message", "fix", "path", "acknowledged"} == set(finding)
+    assert {"rule", "level", "template", "resource", "message", "fix", "path", "acknowledged", "location"} == set(
+        finding
+    )
+    assert finding["location"]["path"] == "Resources/ComputeEnvironment/Properties/Type"
+    assert finding["location"]["line"] == 1 and finding["location"]["column"] > 1
     assert (finding["rule"], finding["level"], finding["template"], finding["resource"]) == (
         "MNP001",
         "error",
@@ -118,10 +124,16 @@ def test_info_findings_hidden_unless_verbose(tmp_path: Path, capsys: pytest.Capt
     assert "  INFO MNP001 ComputeEnvironment" in out
 
 
-def test_template_without_resources_is_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = lint(capsys, write(tmp_path, {"AWSTemplateFormatVersion": "2010-09-09"}))
+def test_template_with_empty_resources_is_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = lint(capsys, write(tmp_path, {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {}}))
     assert code == 0
     assert "0 errors, 0 warnings" in out
+
+
+def test_mapping_without_resources_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = lint(capsys, write(tmp_path, {"AWSTemplateFormatVersion": "2010-09-09"}, "config.json"))
+    assert (code, out) == (2, "")
+    assert "not a CloudFormation template: no 'Resources' section" in err and err.count("\n") == 1
 
 
 def test_findings_grouped_by_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

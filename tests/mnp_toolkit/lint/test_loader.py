@@ -87,14 +87,14 @@ def test_unknown_extension_json_then_yaml(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "text", "expected"),
     [
-        ("bad.json", '{"Resources": {', "bad.json: invalid JSON at line 1"),
+        ("bad.json", '{"Resources": {', "bad.json: invalid JSON: Expecting property name"),
         ("bad.yaml", "Resources: [a\n", "bad.yaml: invalid YAML"),
         ("tag.yaml", "Resources: !Bogus x\n", "tag.yaml: invalid YAML"),
         ("list.json", "[1, 2]", "list.json: not a CloudFormation template: the document is a list"),
         ("empty.yaml", "", "empty.yaml: not a CloudFormation template: the document is empty"),
         ("res.json", '{"Resources": [1]}', "res.json: 'Resources' must be a mapping, got list"),
-        ("notype.json", '{"Resources": {"Q": {"Properties": {}}}}', "notype.json: resource 'Q' has no 'Type'"),
-        ("props.json", '{"Resources": {"Q": {"Type": "X", "Properties": 3}}}', "resource 'Q': 'Properties' must"),
+        ("notype.json", '{"Resources": {"Q": {"Properties": {}}}}', "notype.json: resource \"Q\" has no 'Type'"),
+        ("props.json", '{"Resources": {"Q": {"Type": "X", "Properties": 3}}}', "resource \"Q\": 'Properties' must"),
     ],
 )
 def test_unreadable_templates_raise_one_line_naming_the_file(
@@ -117,8 +117,31 @@ def test_missing_path_and_empty_directory(tmp_path: Path) -> None:
         templates_in(tmp_path)
 
 
-def test_template_without_resources_loads_empty(tmp_path: Path) -> None:
-    template = load_template_file(write_json(tmp_path / "t.json", {"Description": "nothing yet"}))
+def test_a_mapping_without_resources_is_not_a_template(tmp_path: Path) -> None:
+    """A config file, a package.json or a cdk.out manifest is not a template: saying "passed" would lie."""
+    for name, body, hint in [
+        ("package.json", {"name": "app", "version": "1.0.0"}, 'top-level keys are "name", "version"'),
+        ("manifest.json", {"version": "55.0.0", "artifacts": {}}, "lint its directory instead"),
+        ("empty.json", {}, "the mapping is empty"),
+    ]:
+        with pytest.raises(TemplateLoadError, match="no 'Resources' section") as raised:
+            load_template_file(write_json(tmp_path / name, body))
+        assert hint in str(raised.value)
+
+
+def test_a_stack_template_of_an_assembly_may_have_no_resources(tmp_path: Path) -> None:
+    """An empty CDK stack synthesizes a template without Resources; the manifest vouches that it is one."""
+    out = tmp_path / "cdk.out"
+    write_json(out / "Empty.template.json", {"Parameters": {"BootstrapVersion": {"Type": "String"}}})
+    write_json(
+        out / "manifest.json",
+        {
+            "artifacts": {
+                "Empty": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Empty.template.json"}}
+            }
+        },
+    )
+    [template] = load_templates([out])
     assert template.resources == {}
 
 
