@@ -103,6 +103,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as error:
+        # A lint-only install (`pip install mnp-batch-toolkit`) has no boto3: name the extra to add.
+        extra = _EXTRA_OF_MODULE.get((error.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(
+            f"{command}: needs {error.name}, which this install lacks: pip install 'mnp-batch-toolkit[{extra}]'",
+            file=sys.stderr,
+        )
+        return 2
+
+
+#: Third-party modules an optional command needs, and the extra that installs them (pyproject.toml).
+_EXTRA_OF_MODULE = {"boto3": "aws", "botocore": "aws", "aws_cdk": "cdk", "constructs": "cdk", "jsii": "cdk"}
 
 
 if __name__ == "__main__":
