@@ -14,7 +14,7 @@ the pack does not have.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from mnp_toolkit.lint.cache import per_resource
@@ -32,12 +32,6 @@ MIN_REASON_LENGTH = 10
 
 #: Not a catalog rule: the engine's own finding for a malformed acknowledgement.
 INVALID_ACKNOWLEDGEMENT_ID = "MNP000"
-
-
-@dataclass(frozen=True)
-class Acknowledgement:
-    rule: str
-    reason: str
 
 
 def _read_acknowledgements(

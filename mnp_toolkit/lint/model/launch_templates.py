@@ -12,35 +12,15 @@ from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
 
 @per_resource
 def launch_template_of(ce: Resource) -> Resource | Any | None:
-    """The ``AWS::EC2::LaunchTemplate`` a CE uses: Resource, None (no launch template) or UNKNOWN."""
+    """The ``AWS::EC2::LaunchTemplate`` a CE's instances start from (``ComputeResources.LaunchTemplate``,
+    not its ``Overrides``): Resource, None (no launch template) or UNKNOWN."""
     spec = ce.get("ComputeResources", "LaunchTemplate")
     if spec is None:
         return None
     if not isinstance(spec, Mapping):
         return UNKNOWN
-    for key in ("LaunchTemplateId", "LaunchTemplateName"):
-        if key in spec:
-            target = ce.template.resource(spec[key], LAUNCH_TEMPLATE)
-            if target is not None:
-                return target
-            return UNKNOWN
-    return UNKNOWN
-
-
-@per_template
-def _compute_environments_by_launch_template(template: Template) -> dict[str, list[Resource]]:
-    """Launch template logical ID -> the CEs whose ``LaunchTemplate`` names it (template order)."""
-    index: dict[str, list[Resource]] = {}
-    for ce in template.of_type(COMPUTE_ENVIRONMENT):
-        found = launch_template_of(ce)
-        if isinstance(found, Resource):
-            index.setdefault(found.logical_id, []).append(ce)
-    return index
-
-
-def compute_environments_using_launch_template(launch_template: Resource) -> list[Resource]:
-    index = _compute_environments_by_launch_template(launch_template.template)
-    return list(index.get(launch_template.logical_id, ()))
+    target = _launch_template_target(ce.template, spec)
+    return target if target is not None else UNKNOWN
 
 
 @per_resource

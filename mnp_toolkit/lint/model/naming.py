@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from mnp_toolkit.lint.template import (
@@ -29,10 +29,6 @@ _MAX_ITEMS = 8
 _MAX_DEPTH = 4
 #: Integers longer than this are shown by their size (a huge literal is a typo or an attack, not a value).
 _MAX_DIGITS = 30
-
-
-def first_known(values: Sequence[Any]) -> Any:
-    return next((value for value in values if value is not UNKNOWN), UNKNOWN)
 
 
 def describe(value: Any) -> str:

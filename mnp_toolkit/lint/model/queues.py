@@ -83,16 +83,3 @@ def is_mnp_compute_environment(resource: Resource) -> bool:
     return resource.logical_id in _mnp_compute_environment_ids(resource.template)
 
 
-@per_template
-def _mnp_queues_by_compute_environment(template: Template) -> dict[str, list[Resource]]:
-    """CE logical ID -> the MNP queues whose order names it (each queue once, in queue order)."""
-    index: dict[str, list[Resource]] = {}
-    for queue in mnp_queues(template).queues:
-        names = {env.logical_id for env in queue_compute_environments(queue) if isinstance(env, Resource)}
-        for name in names:
-            index.setdefault(name, []).append(queue)
-    return index
-
-
-def queues_of_compute_environment(resource: Resource) -> list[Resource]:
-    return list(_mnp_queues_by_compute_environment(resource.template).get(resource.logical_id, ()))
