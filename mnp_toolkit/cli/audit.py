@@ -19,6 +19,7 @@ def _command(args: argparse.Namespace) -> int:
         strict=args.strict,
         all_revisions=args.all_revisions,
         verbose=args.verbose,
+        rules_uri=args.rules_uri,
     )
 
 
@@ -35,7 +36,17 @@ def register(subparsers: Any) -> None:
         "templates. Findings name the live resources (ARN or id). Exit 0: no errors; 1: errors (or "
         "warnings with --strict); 2: an AWS error (one line, naming a missing IAM permission).",
     )
-    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="output format: text (default), json, sarif (SARIF 2.1.0) or github (GitHub Actions annotations)",
+    )
+    parser.add_argument(
+        "--rules-uri",
+        metavar="URI",
+        help="with --format sarif: the URI of docs/rules.md that rule help links point into",
+    )
     parser.add_argument("--strict", action="store_true", help="unacknowledged warnings fail too (exit 1)")
     parser.add_argument(
         "--all-revisions",

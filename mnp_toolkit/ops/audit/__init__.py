@@ -13,6 +13,8 @@ resource (ARN or id) where a template would name a logical ID.
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -20,8 +22,9 @@ from typing import Any, TextIO
 
 from mnp_toolkit.lint.engine import INVALID_ACKNOWLEDGEMENT_ID, MIN_REASON_LENGTH, lint_template
 from mnp_toolkit.lint.findings import Finding, Summary
+from mnp_toolkit.lint.formats.sarif import default_rules_uri
 from mnp_toolkit.lint.packs import mnp_pack
-from mnp_toolkit.lint.report import render_json, render_text
+from mnp_toolkit.lint.report import render_github, render_json, render_text, sarif_log
 from mnp_toolkit.lint.template import Template
 from mnp_toolkit.ops.audit.model import ACKNOWLEDGE_TAG, build_template, launch_template_logical_id
 from mnp_toolkit.ops.audit.read import AUDIT_ACTIONS, AuditClients, LiveAccount, make_audit_clients, read_account
@@ -40,8 +43,10 @@ __all__ = [
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 
-#: Output formats. ``text`` and ``json`` are `mnp lint`'s renderers.
-FORMATS: tuple[str, ...] = ("text", "json")
+#: Output formats: `mnp lint`'s renderers (text, JSON, SARIF 2.1.0, GitHub Actions annotations).
+FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
+#: The SARIF tool name of audit reports (`mnp lint`'s are "mnp lint").
+SARIF_TOOL_NAME = "mnp audit"
 
 _TAG_ACK_FIX = (
     f"Tag the resource {ACKNOWLEDGE_TAG}=MNP101=why this is acceptable here;MNP105=... : known rule IDs, each "
@@ -105,23 +110,66 @@ def audit(clients: AuditClients, *, all_revisions: bool = False) -> AuditResult:
     return AuditResult(findings=findings, template_path=path, live=live, template=body)
 
 
-def render(result: AuditResult, *, output_format: str, strict: bool = False, verbose: bool = False) -> str:
-    """The report in one of :data:`FORMATS`, through `mnp lint`'s renderers."""
+def _summary(line: str, result: AuditResult) -> str:
+    """The renderers word their summary for templates ("mnp lint passed: 1 template checked, ..."); an
+    audit checked one account and Region."""
+    return line.replace("mnp lint ", "mnp audit ", 1).replace(
+        "1 template checked", f"{result.template_path} checked", 1
+    )
+
+
+#: A GitHub annotation's ``file`` property (its value has ``,`` and ``:`` escaped, so it ends at the comma).
+_ANNOTATION_FILE = re.compile(r"^(::[a-z]+ )file=[^,]*,")
+
+
+def _sarif(result: AuditResult, *, rules_uri: str | None) -> str:
+    """`mnp lint`'s SARIF log, located for live resources: no file holds them, so each result's artifact is
+    the account and Region (``aws://ACCOUNT/REGION``, an absolute URI) and its logical location the
+    resource (ARN or id)."""
+    from mnp_toolkit import __version__
+
+    log = sarif_log(
+        result.findings, rules=mnp_pack().rules, version=__version__, rules_uri=rules_uri or default_rules_uri()
+    )
+    for run in log["runs"]:
+        run["tool"]["driver"]["name"] = SARIF_TOOL_NAME
+        run["tool"]["driver"]["fullName"] = "mnp audit (MnpChecks on a live account: AWS Batch multi-node parallel)"
+        run.pop("originalUriBaseIds", None)
+        for finding_result in run["results"]:
+            resource = finding_result.get("properties", {}).get("resource") or "account"
+            finding_result["locations"] = [
+                {
+                    "physicalLocation": {"artifactLocation": {"uri": result.template_path}},
+                    "logicalLocations": [{"name": resource, "fullyQualifiedName": resource, "kind": "resource"}],
+                }
+            ]
+    return json.dumps(log, indent=2)
+
+
+def render(
+    result: AuditResult,
+    *,
+    output_format: str,
+    strict: bool = False,
+    verbose: bool = False,
+    rules_uri: str | None = None,
+) -> str:
+    """The report in one of :data:`FORMATS`, through `mnp lint`'s renderers (``rules_uri``: where SARIF rule
+    help links point, as `mnp lint --rules-uri`)."""
     templates = [result.template_path]
     if output_format == "json":
         return render_json(result.findings, templates=templates)
+    if output_format == "sarif":
+        return _sarif(result, rules_uri=rules_uri)
+    if output_format == "github":
+        lines = render_github(result.findings, templates=templates, strict=strict, verbose=verbose).split("\n")
+        # Annotations point at files; a live resource has none (its ARN is in the title).
+        annotations = [_ANNOTATION_FILE.sub(r"\1", line) for line in lines[:-1]]
+        return "\n".join([*annotations, _summary(lines[-1], result)])
     if output_format != "text":
         raise ValueError(f"unknown format {output_format!r}; use one of {', '.join(FORMATS)}")
-    text = render_text(result.findings, templates=templates, strict=strict, verbose=verbose)
-    # The renderer words its summary for templates ("mnp lint passed: 1 template checked, ..."); an audit
-    # checked one account and Region.
-    lines = text.split("\n")
-    lines[-1] = (
-        lines[-1]
-        .replace("mnp lint ", "mnp audit ", 1)
-        .replace("1 template checked", f"{result.template_path} checked", 1)
-    )
-    return "\n".join([result.inventory(), "", *lines])
+    lines = render_text(result.findings, templates=templates, strict=strict, verbose=verbose).split("\n")
+    return "\n".join([result.inventory(), "", *lines[:-1], _summary(lines[-1], result)])
 
 
 def run_audit(
@@ -133,6 +181,7 @@ def run_audit(
     strict: bool = False,
     all_revisions: bool = False,
     verbose: bool = False,
+    rules_uri: str | None = None,
     out: TextIO | None = None,
 ) -> int:
     """The whole `mnp audit`: read the account, check it, print the report, return the exit code (0 clean,
@@ -144,7 +193,8 @@ def run_audit(
     """
     clients = make_audit_clients(session=session, region=region, profile=profile)
     result = audit(clients, all_revisions=all_revisions)
-    print(render(result, output_format=output_format, strict=strict, verbose=verbose), file=out or sys.stdout)
+    report = render(result, output_format=output_format, strict=strict, verbose=verbose, rules_uri=rules_uri)
+    print(report, file=out or sys.stdout)
     return exit_code(result.findings, strict=strict)
 
 

@@ -359,3 +359,43 @@ def test_a_deleted_launch_template_does_not_stop_the_audit(compliant: Account) -
     findings = _audit_findings()
     assert exit_code(findings, strict=True) == 0
     assert all(f.level is Level.INFO for f in findings)
+
+
+def test_sarif_report_is_valid_and_locates_live_resources(
+    compliant: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import jsonschema
+
+    from tests.mnp_toolkit.lint.test_formats import SCHEMA
+
+    spot = accounts.add_spot_compute_environment(compliant)
+    _, batch, _ = accounts.clients()
+    batch.tag_resource(resourceArn=compliant.queues["mnp-q"], tags={"mnp:acknowledge": "MNP999=no such rule here"})
+    assert cli_main(["audit", "--region", REGION, "--format", "sarif"]) == 1
+    log = json.loads(capsys.readouterr().out)
+    jsonschema.Draft4Validator(SCHEMA).validate(log)  # raises on any violation
+    (run,) = log["runs"]
+    assert run["tool"]["driver"]["name"] == "mnp audit"
+    located = {
+        (result["ruleId"], result["level"], result["locations"][0]["logicalLocations"][0]["name"])
+        for result in run["results"]
+    }
+    assert located == {("MNP002", "error", spot), ("MNP000", "error", compliant.queues["mnp-q"])}
+    assert {result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for result in run["results"]} == {
+        "aws://123456789012/us-east-1"
+    }
+
+
+def test_github_annotations_name_the_live_resource_and_no_file(
+    compliant: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spot = accounts.add_spot_compute_environment(compliant)
+    assert cli_main(["audit", "--region", REGION, "--format", "github"]) == 1
+    *annotations, summary = capsys.readouterr().out.rstrip("\n").split("\n")
+    (annotation,) = annotations
+    escaped = spot.replace(":", "%3A")
+    assert annotation.startswith(
+        f"::error title=MNP002 {escaped}::Compute environment {spot} has ComputeResources.Type SPOT"
+    )
+    assert "file=" not in annotation
+    assert summary == "mnp audit FAILED: aws://123456789012/us-east-1 checked, 1 error, 0 warnings"
