@@ -43,13 +43,15 @@ from constructs_lib._nag import NAG_IAM4, NAG_PLUGIN, nag_finding_value
 from constructs_lib._validation import MnpPropsError
 from mnp_toolkit.core import instance_types as itypes
 from mnp_toolkit.core.instance_types import Architecture
+from mnp_toolkit.core.limits import MAX_SECURITY_GROUPS
 
 if TYPE_CHECKING:
     from constructs_lib.job_definition import MnpJobDefinition
 
 _KIND = "MnpComputeEnvironment"
 #: AWS Batch allows five security groups on an MNP compute environment; the construct adds one.
-MAX_ADDITIONAL_SECURITY_GROUPS = 4
+#: The node group takes one of the five groups an MNP compute environment may have.
+MAX_ADDITIONAL_SECURITY_GROUPS = MAX_SECURITY_GROUPS - 1
 DEFAULT_ROOT_VOLUME_GIB = 100
 ROOT_DEVICE_NAME = "/dev/xvda"
 _FAMILY = re.compile(r"^[a-z][a-z0-9-]*$")

@@ -31,18 +31,23 @@ from constructs import Construct
 
 from constructs_lib._validation import MnpPropsError
 from constructs_lib.compute_environment import MnpComputeEnvironment
-from mnp_toolkit.core.limits import MNP_QUEUE_TAG
+from mnp_toolkit.core.limits import (
+    MAX_QUEUE_COMPUTE_ENVIRONMENTS,
+    MAX_STATE_TIME_LIMIT_SECONDS,
+    MIN_STATE_TIME_LIMIT_SECONDS,
+    MNP_QUEUE_TAG,
+)
 
 if TYPE_CHECKING:
     from constructs_lib.watchdog import ChildFailureWatchdog
 
 _KIND = "MnpJobQueue"
-MAX_COMPUTE_ENVIRONMENTS = 3
+MAX_COMPUTE_ENVIRONMENTS = MAX_QUEUE_COMPUTE_ENVIRONMENTS
 #: The metadata key the rule pack uses to recognise MNP queues.
 MNP_QUEUE_METADATA_KEY = "mnp:queue"
 DEFAULT_RUNNABLE_TIMEOUT = Duration.minutes(30)
-_MIN_ACTION_SECONDS = 600
-_MAX_ACTION_SECONDS = 86400
+_MIN_ACTION_SECONDS = MIN_STATE_TIME_LIMIT_SECONDS
+_MAX_ACTION_SECONDS = MAX_STATE_TIME_LIMIT_SECONDS
 
 
 class MnpJobQueue(Construct):

@@ -29,6 +29,17 @@ from pydantic import (
 
 from mnp_toolkit.core import instance_types
 from mnp_toolkit.core.job_spec import JobSpec, NodeGroupSpec, Verdict, check_job, required_vcpus
+from mnp_toolkit.core.limits import (
+    MAX_NODE_RANGES,
+    MAX_QUEUE_COMPUTE_ENVIRONMENTS,
+    MAX_RETRY_ATTEMPTS,
+    MAX_SECURITY_GROUPS,
+    MAX_STATE_TIME_LIMIT_SECONDS,
+    MIN_MEMORY_MIB,
+    MIN_RETRY_ATTEMPTS,
+    MIN_STATE_TIME_LIMIT_SECONDS,
+    MIN_VCPUS,
+)
 from mnp_toolkit.core.target_nodes import TargetNodesError, parse_target_nodes
 
 _NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
@@ -226,7 +237,9 @@ class ComputeEnvironmentConfig(_Model):
     efa: bool = Field(default=False, description="Attach EFA interfaces (EFA-capable types only).")
     root_volume_size_gib: int = Field(default=100, ge=30, le=16384, description="Encrypted gp3 root volume.")
     additional_security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(
-        default_factory=list, max_length=4, description="Up to 4 more groups (5 in all with the node group)."
+        default_factory=list,
+        max_length=MAX_SECURITY_GROUPS - 1,
+        description=f"Up to {MAX_SECURITY_GROUPS - 1} more groups ({MAX_SECURITY_GROUPS} in all with the node group).",
     )
 
     @field_validator("instance_types")
@@ -280,12 +293,14 @@ class JobQueueConfig(_Model):
     """A job queue over 1-3 of the compute environments above."""
 
     name: Name
-    compute_environments: list[Name] = Field(min_length=1, max_length=3, description="Names, in order.")
+    compute_environments: list[Name] = Field(
+        min_length=1, max_length=MAX_QUEUE_COMPUTE_ENVIRONMENTS, description="Names, in order."
+    )
     priority: int = Field(default=1, ge=0, le=1000)
     runnable_timeout_minutes: int = Field(
         default=30,
-        ge=10,
-        le=1440,
+        ge=MIN_STATE_TIME_LIMIT_SECONDS // 60,
+        le=MAX_STATE_TIME_LIMIT_SECONDS // 60,
         description="Cancel a job stuck in RUNNABLE (unplaceable) after this long; Batch allows 10 min to 24 h.",
     )
     watchdog: bool = Field(default=True, description="Terminate the whole job when a child node fails.")
@@ -301,8 +316,8 @@ class NodeGroupConfig(_Model):
     image: str | None = None
     command: list[str] | None = None
     environment: dict[str, str] | None = None
-    vcpus: int | None = Field(default=None, ge=1)
-    memory_mib: int | None = Field(default=None, ge=4)
+    vcpus: int | None = Field(default=None, ge=MIN_VCPUS)
+    memory_mib: int | None = Field(default=None, ge=MIN_MEMORY_MIB)
 
     @field_validator("target_nodes")
     @classmethod
@@ -329,9 +344,9 @@ class JobDefinitionConfig(_Model):
     main_node: int = Field(default=0, ge=0, description="Index of the main node.")
     command: list[str] = Field(default_factory=list)
     environment: dict[str, str] = Field(default_factory=dict)
-    vcpus: int | None = Field(default=None, ge=1, description="Per node; default: all of the instance's vCPUs.")
+    vcpus: int | None = Field(default=None, ge=MIN_VCPUS, description="Per node; default: all of the instance's vCPUs.")
     memory_mib: int | None = Field(
-        default=None, ge=4, description="Per node; default: what the instance type leaves to containers."
+        default=None, ge=MIN_MEMORY_MIB, description="Per node; default: what the instance type leaves to containers."
     )
     gpus: int = Field(default=0, ge=0, description="GPUs per node.")
     shared_memory_mib: int | None = Field(
@@ -341,9 +356,11 @@ class JobDefinitionConfig(_Model):
         "PyTorch data loaders: multi-GPU training typically wants several GiB.",
     )
     node_groups: list[NodeGroupConfig] | None = Field(
-        default=None, max_length=5, description="Up to five node ranges; default: one range for all nodes."
+        default=None,
+        max_length=MAX_NODE_RANGES,
+        description=f"Up to {MAX_NODE_RANGES} node ranges; default: one range for all nodes.",
     )
-    retry_attempts: int = Field(default=1, ge=1, le=10)
+    retry_attempts: int = Field(default=1, ge=MIN_RETRY_ATTEMPTS, le=MAX_RETRY_ATTEMPTS)
     timeout_minutes: int | None = Field(default=None, ge=1)
     efa: bool = Field(default=False, description="Map EFA devices into the containers.")
     log_retention_days: RetentionDays = Field(default=30, description="Retention of the job's log group.")

@@ -43,6 +43,8 @@ MIN_TIMEOUT_SECONDS: Final = 60
 MAX_SECURITY_GROUPS: Final = 5
 #: A job queue has at most three compute environments (API ``CreateJobQueue.computeEnvironmentOrder``).
 MAX_QUEUE_COMPUTE_ENVIRONMENTS: Final = 3
+#: The largest job definition Batch registers (Batch service quotas: "Maximum job definition size", 24 KiB).
+MAX_JOB_DEFINITION_BYTES: Final = 24 * 1024
 #: ``JobStateTimeLimitAction.maxTimeSeconds``: 600 to 86,400 seconds (API ``JobStateTimeLimitAction``).
 MIN_STATE_TIME_LIMIT_SECONDS: Final = 600
 MAX_STATE_TIME_LIMIT_SECONDS: Final = 86_400

@@ -8,14 +8,13 @@ counted.
 
 from __future__ import annotations
 
+from mnp_toolkit.core.limits import MAX_SECURITY_GROUPS
 from mnp_toolkit.lint.model.compute import mnp_ce_scope
 from mnp_toolkit.lint.model.naming import describe
 from mnp_toolkit.lint.model.resource_types import COMPUTE_ENVIRONMENT
 from mnp_toolkit.lint.model.security_groups import group_key, task_security_groups
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
-
-MAX_SECURITY_GROUPS = 5
 
 
 def check(resource: Resource, template: Template) -> RuleResult:

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from mnp_toolkit.core.limits import MAX_JOB_DEFINITION_BYTES
 from mnp_toolkit.lint.model.job_definitions import mnp_scope
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
@@ -22,7 +23,6 @@ from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
 
 SERVICE_QUOTAS_URL = "https://docs.aws.amazon.com/batch/latest/userguide/service_limits.html"
 #: Maximum job definition size for RegisterJobDefinition (Batch service quotas): 24 KiB.
-MAX_JOB_DEFINITION_BYTES = 24 * 1024
 #: Bytes an unresolved value may take (an ARN is at most 2,048 characters).
 UNRESOLVED_ALLOWANCE = 2048
 #: Properties CloudFormation keeps to itself (not sent to RegisterJobDefinition).

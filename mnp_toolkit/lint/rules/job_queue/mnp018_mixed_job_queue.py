@@ -8,6 +8,7 @@ environment is MNP019's, so here it takes two environments with different archit
 
 from __future__ import annotations
 
+from mnp_toolkit.core.limits import MAX_QUEUE_COMPUTE_ENVIRONMENTS
 from mnp_toolkit.lint.model.compute import compute_environment_architectures, compute_type, is_ec2, is_fargate
 from mnp_toolkit.lint.model.naming import describe
 from mnp_toolkit.lint.model.queues import HOW_TO_MARK_QUEUES, is_mnp_queue, mnp_queues, queue_compute_environments
@@ -15,7 +16,7 @@ from mnp_toolkit.lint.model.resource_types import JOB_QUEUE
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, NotApplicable, Problem, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
 
-MAX_COMPUTE_ENVIRONMENTS = 3
+MAX_COMPUTE_ENVIRONMENTS = MAX_QUEUE_COMPUTE_ENVIRONMENTS
 
 
 def _architectures(logical_id: str, by_architecture: dict[str, list[str]]) -> str:
