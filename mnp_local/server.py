@@ -1,10 +1,12 @@
-"""The local emulated AWS: moto's server with our adapters, on 127.0.0.1 only, stopping by itself.
+"""The local emulated AWS: moto's server with our adapters and node runner, on 127.0.0.1 only, stopping by itself.
 
 :func:`serve` runs in a process of its own (``python -m mnp_local serve``): moto keeps its state in
 module globals, so a separate process gives each user a clean account and lets the CDK CLI (a Node
 process) and boto3 talk to the same state over HTTP. The process stops by itself when no request
 arrived for ``idle_timeout`` seconds or when the process that started it is gone, so a crashed test
-run or script never leaves a server behind.
+run or script never leaves a server behind. Multi-node parallel jobs submitted to it run for real
+(:mod:`mnp_local.runner`, docs/local-run.md); their node processes end with their job, and at the
+latest when the server stops, however it stops.
 
 :class:`LocalAws` starts one for a ``with`` block and yields its endpoint URL.
 """
@@ -55,11 +57,17 @@ def _start_moto(*, port: int) -> tuple[Any, _ActivityTracker, int]:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
+    from mnp_local import runner
     from mnp_local.adapters import register_all
 
     register_all()
-    # No Docker here: Batch jobs then succeed without running a container (moto does not create the
-    # node jobs of a multi-node job either), and Lambda invocations are simulated, not executed.
+    try:
+        runner.install()
+    except runner.SettingsError as error:
+        raise LocalAwsError(str(error)) from None
+    # No Docker here: a multi-node parallel job is run by mnp_local's node runner (its nodes as host
+    # processes); other Batch jobs succeed without running a container, and Lambda invocations are
+    # simulated, not executed.
     default_user_config["batch"]["use_docker"] = False
     default_user_config["lambda"]["use_docker"] = False
     tracker = _ActivityTracker(DomainDispatcherApplication(create_backend_app))
@@ -128,8 +136,13 @@ def serve(
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    from mnp_local import runner
+
     server, tracker, bound_port = _start_moto(port=port)
     endpoint = f"http://{LOOPBACK}:{bound_port}"
+    installed = runner.current()
+    if installed is not None:
+        installed.endpoint = endpoint
     if port_file is not None:
         partial = port_file.with_name(port_file.name + ".partial")
         partial.write_text(f"{bound_port}\n", encoding="utf-8")
@@ -145,6 +158,8 @@ def serve(
                 reason = f"idle for {idle_timeout:g} s"
                 break
     finally:
+        # Node processes first: they may still be talking to the server.
+        runner.shutdown()
         server.stop()
         if port_file is not None:
             with contextlib.suppress(FileNotFoundError):
@@ -196,10 +211,13 @@ class LocalAws(contextlib.AbstractContextManager[str]):
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         start_timeout: float = 60.0,
         log_path: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
+        """``env``: extra environment variables for the server process (e.g. ``MNP_LOCAL_TIME_SCALE``)."""
         self._idle_timeout = idle_timeout
         self._start_timeout = start_timeout
         self._log_path = log_path
+        self._env = dict(env or {})
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
         self.endpoint: str | None = None
@@ -228,7 +246,7 @@ class LocalAws(contextlib.AbstractContextManager[str]):
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=_child_env(),
+                env={**_child_env(), **self._env},
                 start_new_session=True,
             )
         deadline = time.monotonic() + self._start_timeout

@@ -1,0 +1,225 @@
+"""Can the job queue's compute environments place a multi-node parallel job, now or ever?
+
+There are no instances locally, so the emulator decides placement the way Batch documents it and the
+rule pack checks it: every node of an MNP job runs on an instance of its own, so the job needs, in one
+compute environment of its queue, one fitting instance per node and the sum of those instances' vCPUs
+within the environment's ``maxvCpus``. A node fits an instance type when the type has at least the
+node's VCPU, MEMORY (the memory an instance can schedule, see :mod:`mnp_toolkit.core.instance_types`) and
+GPU requirements, and it is the node's ``instanceType`` when the node names one. Among the types a
+compute environment allows (exact types, families, and the ``optimal``/``default_*`` categories) the
+smallest fitting one is used.
+
+A job that no compute environment can ever place stays ``RUNNABLE`` with the ``statusReason`` Batch gives
+(user guide, "Jobs stuck in RUNNABLE due to misconfiguration"):
+
+* ``MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement (vCPU/memory/GPU) is higher
+  than that can be met by the CE(s) attached to the job queue.`` when no compute environment has an
+  instance type that fits a node;
+* ``MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - CE(s) associated with the job queue cannot meet
+  the CPU requirement of the job.`` when instances fit but ``maxvCpus`` is too small for all nodes.
+
+A job that fits but finds the environment's vCPUs taken by other running jobs waits in ``RUNNABLE``
+without a reason until they finish. Instance types the facts table does not know cannot be sized: they
+are assumed to fit (a node then counts its own VCPU requirement, or 1), never to block a job. Fargate and
+ECS Managed Instances environments run no MNP jobs; an unmanaged environment has no size to check and
+places every job.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mnp_toolkit.core import instance_types
+from mnp_toolkit.core.instance_types import InstanceTypeFacts
+from mnp_toolkit.core.node_groups import NodeGroup
+
+JOB_RESOURCE_REQUIREMENT = "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT"
+COMPUTE_ENVIRONMENT_MAX_RESOURCE = "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE"
+STUCK_MESSAGES = {
+    JOB_RESOURCE_REQUIREMENT: (
+        "The job resource requirement (vCPU/memory/GPU) is higher than that can be met by the CE(s) attached "
+        "to the job queue."
+    ),
+    COMPUTE_ENVIRONMENT_MAX_RESOURCE: "CE(s) associated with the job queue cannot meet the CPU requirement of the job.",
+}
+_NO_MNP_TYPES = frozenset({"FARGATE", "FARGATE_SPOT", "ECS_MANAGED_INSTANCES"})
+
+
+def stuck_reason(code: str) -> str:
+    """The ``statusReason`` of a job stuck in RUNNABLE for ``code``."""
+    return f"{code} - {STUCK_MESSAGES[code]}"
+
+
+@dataclass(frozen=True)
+class NodeNeed:
+    """What the nodes of one group ask for (``None``: not asked)."""
+
+    vcpus: float | None
+    memory_mib: float | None
+    gpus: int
+    instance_type: str | None
+
+
+def _requirement(container: Mapping[str, Any], kind: str) -> float | None:
+    for requirement in container.get("resourceRequirements") or []:
+        if str(requirement.get("type", "")).upper() == kind:
+            try:
+                return float(requirement.get("value"))
+            except (TypeError, ValueError):
+                return None
+    legacy = {"VCPU": "vcpus", "MEMORY": "memory"}.get(kind)
+    value = container.get(legacy) if legacy else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def node_need(node_range: Mapping[str, Any]) -> NodeNeed:
+    """The needs of the nodes a ``nodeRangeProperties`` entry covers."""
+    container = node_range.get("container") or {}
+    instance_type = container.get("instanceType")
+    if not instance_type and node_range.get("instanceTypes"):
+        instance_type = node_range["instanceTypes"][0]
+    gpus = _requirement(container, "GPU")
+    return NodeNeed(
+        vcpus=_requirement(container, "VCPU"),
+        memory_mib=_requirement(container, "MEMORY"),
+        gpus=int(gpus or 0),
+        instance_type=str(instance_type).lower() if instance_type else None,
+    )
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The instance a node runs on: its type (None when unknown) and the vCPUs it takes from maxvCpus."""
+
+    instance_type: str | None
+    vcpus: int
+
+
+def _candidates(entries: Iterable[str]) -> tuple[list[InstanceTypeFacts], bool]:
+    """Known instance types a compute environment may launch, and whether some entry is unknown."""
+    known = instance_types.known_types()
+    found: dict[str, InstanceTypeFacts] = {}
+    unknown = False
+    for entry in entries:
+        matched = False
+        for name in known:
+            if instance_types.covers(entry, name):
+                facts = instance_types.lookup(name)
+                if facts is not None:
+                    found[name] = facts
+                    matched = True
+        unknown = unknown or not matched
+    return list(found.values()), unknown
+
+
+def _fits(facts: InstanceTypeFacts, need: NodeNeed) -> bool:
+    return (
+        (need.vcpus is None or facts.vcpus >= need.vcpus)
+        and (need.memory_mib is None or facts.schedulable_memory_mib >= need.memory_mib)
+        and facts.gpus >= need.gpus
+    )
+
+
+def _own_vcpus(need: NodeNeed) -> int:
+    return max(1, int(-(-(need.vcpus or 1) // 1)))
+
+
+def choose_instance(entries: Sequence[str], need: NodeNeed) -> Choice | None:
+    """The instance a node with ``need`` gets in a compute environment allowing ``entries``; None if none fits."""
+    if need.instance_type is not None:
+        if not any(instance_types.covers(entry, need.instance_type) is not False for entry in entries):
+            return None
+        facts = instance_types.lookup(need.instance_type)
+        if facts is None:
+            return Choice(need.instance_type, _own_vcpus(need))
+        return Choice(facts.name, facts.vcpus) if _fits(facts, need) else None
+    candidates, unknown = _candidates(entries)
+    fitting = sorted((f for f in candidates if _fits(f, need)), key=lambda f: (f.vcpus, f.memory_mib, f.name))
+    if fitting:
+        return Choice(fitting[0].name, fitting[0].vcpus)
+    return Choice(None, _own_vcpus(need)) if unknown else None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a job would be placed in one compute environment."""
+
+    compute_environment: Any  # moto's ComputeEnvironment
+    choices: tuple[Choice, ...]  # one per node group
+    vcpus: int
+    max_vcpus: int | None  # None: not limited (unmanaged)
+
+    @property
+    def name(self) -> str:
+        return str(self.compute_environment.name)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``plans``: the compute environments that can ever place the job, in queue order; ``stuck``: why none
+    can (a reason code), when ``plans`` is empty."""
+
+    plans: tuple[Plan, ...]
+    stuck: str | None
+
+
+def evaluate(queue: Any, node_properties: Mapping[str, Any], groups: Sequence[NodeGroup]) -> Verdict:
+    """Which of ``queue``'s compute environments can ever place the job (see the module doc)."""
+    needs = [node_need(node_properties["nodeRangeProperties"][group.range_index]) for group in groups]
+    sizes = [group.last - group.first + 1 for group in groups]
+    plans: list[Plan] = []
+    too_small = False
+    for environment in queue.environments:
+        resources = environment.compute_resources or {}
+        if str(environment.env_type).upper() == "UNMANAGED" or not resources:
+            plans.append(Plan(environment, tuple(Choice(None, 0) for _ in groups), 0, None))
+            continue
+        if str(resources.get("type", "EC2")).upper() in _NO_MNP_TYPES:
+            continue
+        entries = [str(entry) for entry in resources.get("instanceTypes") or ["optimal"]]
+        choices = [choose_instance(entries, need) for need in needs]
+        if any(choice is None for choice in choices):
+            continue
+        fitted = tuple(choice for choice in choices if choice is not None)
+        vcpus = sum(choice.vcpus * size for choice, size in zip(fitted, sizes, strict=True))
+        max_vcpus = int(resources.get("maxvCpus") or 0)
+        if vcpus > max_vcpus:
+            too_small = True
+            continue
+        plans.append(Plan(environment, fitted, vcpus, max_vcpus))
+    if plans:
+        return Verdict(tuple(plans), None)
+    return Verdict((), COMPUTE_ENVIRONMENT_MAX_RESOURCE if too_small else JOB_RESOURCE_REQUIREMENT)
+
+
+class CapacityLedger:
+    """vCPUs in use per compute environment (by ARN), shared by every job of the emulator."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._used: dict[str, int] = {}
+
+    def try_acquire(self, plan: Plan) -> bool:
+        if plan.max_vcpus is None:
+            return True
+        arn = str(plan.compute_environment.arn)
+        with self._lock:
+            used = self._used.get(arn, 0)
+            if used + plan.vcpus > plan.max_vcpus:
+                return False
+            self._used[arn] = used + plan.vcpus
+            return True
+
+    def release(self, plan: Plan) -> None:
+        if plan.max_vcpus is None:
+            return
+        arn = str(plan.compute_environment.arn)
+        with self._lock:
+            self._used[arn] = max(0, self._used.get(arn, 0) - plan.vcpus)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._used.clear()
