@@ -24,7 +24,7 @@ from mnp_toolkit.lint.engine import INVALID_ACKNOWLEDGEMENT_ID, MIN_REASON_LENGT
 from mnp_toolkit.lint.findings import Finding, Summary
 from mnp_toolkit.lint.formats.sarif import default_rules_uri
 from mnp_toolkit.lint.packs import mnp_pack
-from mnp_toolkit.lint.report import render_github, render_json, render_text, sarif_log
+from mnp_toolkit.lint.report import printable, render_github, render_json, render_text, sarif_log
 from mnp_toolkit.lint.template import Template
 from mnp_toolkit.ops.audit.model import ACKNOWLEDGE_TAG, build_template, launch_template_logical_id
 from mnp_toolkit.ops.audit.read import AUDIT_ACTIONS, AuditClients, LiveAccount, make_audit_clients, read_account
@@ -81,7 +81,7 @@ class AuditResult:
             _count(len(live.vpc_endpoints), "VPC endpoint"),
             _count(len(live.placement_groups), "placement group"),
         ]
-        return f"mnp audit of {self.template_path}: " + ", ".join(parts)
+        return printable(f"mnp audit of {self.template_path}: " + ", ".join(parts))
 
 
 def _count(number: int, word: str) -> str:

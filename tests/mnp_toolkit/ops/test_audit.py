@@ -399,3 +399,45 @@ def test_github_annotations_name_the_live_resource_and_no_file(
     )
     assert "file=" not in annotation
     assert summary == "mnp audit FAILED: aws://123456789012/us-east-1 checked, 1 error, 0 warnings"
+
+
+def test_throttled_calls_are_retried(compliant: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS answers ``ThrottlingException`` when a caller is too fast; botocore's retries (through
+    ``make_client``) absorb it: the audit completes, and the call was sent again."""
+    from moto.batch.responses import BatchResponse
+    from moto.core.exceptions import JsonRESTError
+
+    original = BatchResponse.describejobqueues
+    throttled = {"left": 2}
+
+    def describe(self: Any) -> str:
+        if throttled["left"]:
+            throttled["left"] -= 1
+            raise JsonRESTError("ThrottlingException", "Rate exceeded")
+        return str(original(self))
+
+    monkeypatch.setattr(BatchResponse, "describejobqueues", describe)
+    session = boto3.Session(region_name=REGION)
+    sent: Counter[str] = Counter()
+    session.events.register("before-send.batch.DescribeJobQueues", lambda **_: sent.update(["DescribeJobQueues"]))
+    counter = CallCounter(session)
+    assert audit(make_audit_clients(session=session)).findings == []
+    assert counter.calls["DescribeJobQueues"] == 1 and sent["DescribeJobQueues"] == 3
+
+
+def test_throttling_that_does_not_stop_ends_in_one_line(compliant: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.batch.responses import BatchResponse
+    from moto.core.exceptions import JsonRESTError
+
+    from mnp_toolkit.errors import UserError
+
+    def describe(self: Any) -> str:
+        raise JsonRESTError("ThrottlingException", "Rate exceeded")
+
+    monkeypatch.setattr(BatchResponse, "describejobdefinitions", describe)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # the user's own retry budget is honoured
+    with pytest.raises(UserError) as raised:
+        audit(make_audit_clients(region=REGION))
+    message = str(raised.value)
+    assert message.startswith("could not describe the ACTIVE job definitions: AWS kept throttling the requests")
+    assert "\n" not in message and raised.value.exit_code == 2
