@@ -300,7 +300,7 @@ def _ec2_by_filter(
 
 
 def latest_revisions(definitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The highest revision of each job definition name (input order kept for the rest)."""
+    """The highest revision of each job definition name, names in the order they first appear."""
     latest: dict[str, dict[str, Any]] = {}
     for definition in definitions:
         name = str(definition.get("jobDefinitionName", ""))
