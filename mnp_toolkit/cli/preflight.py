@@ -6,13 +6,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from mnp_toolkit.cli.common import add_aws_arguments
+from mnp_toolkit.cli.common import add_aws_arguments, notice
 from mnp_toolkit.ops.preflight import DEFAULT_CONFIG_PATH, run_preflight
 
 
 def _command(args: argparse.Namespace) -> int:
     return run_preflight(
-        config_path=Path(args.config), region=args.region, profile=args.profile, output_format=args.format
+        config_path=Path(args.config),
+        region=args.region,
+        profile=args.profile,
+        output_format=args.format,
+        notify=notice("preflight"),
     )
 
 

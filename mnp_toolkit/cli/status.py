@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mnp_toolkit.cli.common import add_aws_arguments, add_interval_argument
+from mnp_toolkit.cli.common import add_aws_arguments, add_interval_argument, notice
 from mnp_toolkit.ops.aws import make_client
 from mnp_toolkit.ops.status import run_status
 
 
 def _command(args: argparse.Namespace) -> int:
-    client = make_client("batch", region=args.region, profile=args.profile)
+    client = make_client("batch", region=args.region, profile=args.profile, notify=notice("status"))
     return run_status(
         client,
         job_id=args.job_id,

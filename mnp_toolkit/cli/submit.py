@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from mnp_toolkit.cli.common import add_aws_arguments, add_interval_argument
+from mnp_toolkit.cli.common import add_aws_arguments, add_interval_argument, notice
 from mnp_toolkit.core.limits import DEFAULT_MAX_NODES, MIN_NODES
 from mnp_toolkit.ops.aws import make_client
 from mnp_toolkit.ops.submit import run_submit
@@ -34,7 +34,7 @@ def _command(args: argparse.Namespace) -> int:
             "per job (MNP109); the job starts only if your account's limit was raised",
             file=sys.stderr,
         )
-    client = make_client("batch", region=args.region, profile=args.profile)
+    client = make_client("batch", region=args.region, profile=args.profile, notify=notice("submit"))
     return run_submit(
         client,
         queue=args.queue,

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import (
     EXIT_AWS_ERROR,
+    Notify,
     client_region,
     describe_aws_error,
     error_code,
@@ -220,7 +221,15 @@ class Clients:
     type_info: dict[str, Mapping[str, Any] | None] = field(default_factory=dict)
 
 
+def _stop_on_setup_error(error: BaseException, *, action: str, service: str | None, region: str) -> None:
+    """No credentials, no Region, or an endpoint that cannot be reached, does not answer or is not AWS:
+    no other check can work either, and each would wait as long again. One line, exit 2."""
+    if is_setup_error(error):
+        raise UserError(describe_aws_error(error, action=action, service=service, region=region), EXIT_AWS_ERROR)
+
+
 def _unknown(check: str, error: BaseException, *, action: str, service: str, fix: str = "") -> CheckResult:
+    _stop_on_setup_error(error, action=action, service=service, region="")
     detail = describe_aws_error(error, action=action, service=service)
     if isinstance(error, NotImplementedError):
         detail = f"could not {action}: the endpoint does not implement it ({error})"
@@ -763,6 +772,7 @@ def run_checks(clients: Clients, plan: PreflightPlan) -> list[CheckResult]:
         except UserError:
             raise
         except Exception as error:  # no traceback reaches the user: the check becomes could-not-check
+            _stop_on_setup_error(error, action=f"check {name}", service=None, region=clients.region)
             results.append(
                 CheckResult.could_not_check(
                     check=name,
@@ -801,13 +811,13 @@ def exit_code(results: Sequence[CheckResult]) -> int:
     return EXIT_CHECK_FAILED if any(r.result is Result.FAIL for r in results) else 0
 
 
-def make_clients(*, region: str | None, profile: str | None) -> Clients:
+def make_clients(*, region: str | None, profile: str | None, notify: Notify | None = None) -> Clients:
     session = make_session(region=region, profile=profile)
-    ec2 = make_client("ec2", session=session)
+    ec2 = make_client("ec2", session=session, notify=notify)
     return Clients(
         ec2=ec2,
-        service_quotas=make_client("service-quotas", session=session),
-        sts=make_client("sts", session=session),
+        service_quotas=make_client("service-quotas", session=session, notify=notify),
+        sts=make_client("sts", session=session, notify=notify),
         region=client_region(ec2),
     )
 
@@ -820,8 +830,9 @@ def run_preflight(
     output_format: str = "text",
     out: TextIO | None = None,
     clients_factory: Callable[..., Clients] = make_clients,
+    notify: Notify | None = None,
 ) -> int:
-    """The body of `mnp preflight`; returns the exit code."""
+    """The body of `mnp preflight`; returns the exit code. `notify` hears what a slow endpoint is waited for."""
     from mnp_toolkit.config.load import load_config
     from mnp_toolkit.config.model import ConfigError
 
@@ -831,7 +842,8 @@ def run_preflight(
         raise UserError(str(error), EXIT_AWS_ERROR) from None
     plan = plan_from_config(config)
     config_region = getattr(getattr(config, "env", None), "region", None)
-    clients = clients_factory(region=region or config_region, profile=profile)
+    extra = {"notify": notify} if notify is not None else {}
+    clients = clients_factory(region=region or config_region, profile=profile, **extra)
     results = run_checks(clients, plan)
     stream = out if out is not None else sys.stdout
     if output_format == "json":

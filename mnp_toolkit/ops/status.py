@@ -24,8 +24,11 @@ from typing import Any, TextIO
 from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import (
     EXIT_AWS_ERROR,
+    AwsUnexpectedResponse,
     aws_errors,
     client_region,
+    one_line,
+    shown,
 )
 
 #: DescribeJobs accepts at most this many job ids per call.
@@ -38,6 +41,41 @@ EXIT_OK = 0
 EXIT_JOB_FAILED = 1
 
 DEFAULT_INTERVAL_SECONDS = 15.0
+#: Seconds between polls of a followed job: at least 1 (the Batch API is shared by the whole account),
+#: at most an hour (a longer wait is a cron job's; and time.sleep overflows on `inf` or 1e300).
+MIN_INTERVAL_SECONDS = 1.0
+MAX_INTERVAL_SECONDS = 3600.0
+#: Longer than any job id AWS Batch makes (a UUID, then ``#N`` or ``:N``): what a typo or a paste is not.
+MAX_JOB_ID_CHARS = 256
+
+
+def interval_problem(interval: float) -> str | None:
+    """Why `interval` cannot be the seconds between polls, or None when it can (NaN and inf cannot)."""
+    if not MIN_INTERVAL_SECONDS <= interval <= MAX_INTERVAL_SECONDS:
+        return f"the interval must be {MIN_INTERVAL_SECONDS:g} to {MAX_INTERVAL_SECONDS:g} seconds"
+    return None
+
+
+def check_job_id(job_id: str) -> str:
+    """The job id without surrounding whitespace; a UserError when it cannot be one (empty, has spaces or
+    control characters inside, absurdly long), before any AWS call and before it is printed anywhere."""
+    stripped = job_id.strip()
+    if not stripped:
+        raise UserError("JOB_ID is empty: pass the id that `mnp submit` printed", EXIT_AWS_ERROR)
+    if not stripped.isprintable() or any(char.isspace() for char in stripped):
+        raise UserError(
+            f"JOB_ID {shown(stripped)} has spaces or control characters inside: pass the id that `mnp submit` "
+            "printed (one word, such as 4c0d1f7e-1111-2222-3333-444455556666)",
+            EXIT_AWS_ERROR,
+        )
+    if len(stripped) > MAX_JOB_ID_CHARS:
+        raise UserError(
+            f"JOB_ID is {len(stripped)} characters long, and an AWS Batch job id is a UUID (36), perhaps with "
+            "#N: pass the id that `mnp submit` printed",
+            EXIT_AWS_ERROR,
+        )
+    return stripped
+
 
 # Shown as a node's status when DescribeJobs did not return the node job.
 NOT_CREATED = "NOT_CREATED"
@@ -168,7 +206,8 @@ def _reason(detail: Mapping[str, Any]) -> str | None:
     ):
         for candidate in group:
             if isinstance(candidate, str) and candidate.strip():
-                text = " ".join(candidate.split())
+                # A TerminateJob reason is free text: no newline or terminal escape reaches the table.
+                text = one_line(" ".join(candidate.split()))
                 if text not in reasons:
                     reasons.append(text)
         if reasons:
@@ -191,8 +230,13 @@ def describe_jobs_batched(client: Any, job_ids: Sequence[str]) -> dict[str, dict
     for start in range(0, len(job_ids), DESCRIBE_JOBS_BATCH):
         chunk = list(job_ids[start : start + DESCRIBE_JOBS_BATCH])
         response = client.describe_jobs(jobs=chunk)
-        for detail in response.get("jobs", []):
-            found[str(detail["jobId"])] = detail
+        jobs = response.get("jobs")
+        # AWS always answers with a job list, empty for unknown ids: without one, the answer is not
+        # AWS's, and "job not found" would be a lie.
+        if not isinstance(jobs, list) or not all(isinstance(d, dict) and isinstance(d.get("jobId"), str) for d in jobs):
+            raise AwsUnexpectedResponse("the endpoint answered DescribeJobs without a list of jobs with ids")
+        for detail in jobs:
+            found[detail["jobId"]] = detail
     return found
 
 
@@ -222,10 +266,10 @@ def job_status_from_details(
     node_details = parent.get("nodeDetails") or {}
     base: dict[str, Any] = {
         "job_id": job_id,
-        "job_name": str(parent.get("jobName", "")),
-        "job_queue": str(parent.get("jobQueue", "")),
-        "job_definition": str(parent.get("jobDefinition", "")),
-        "status": str(parent.get("status", "UNKNOWN")),
+        "job_name": one_line(parent.get("jobName", "")),
+        "job_queue": one_line(parent.get("jobQueue", "")),
+        "job_definition": one_line(parent.get("jobDefinition", "")),
+        "status": one_line(parent.get("status", "UNKNOWN")),
         "reason": _reason(parent),
         "exit_code": _exit_code(parent),
         "created_at": _epoch_ms(parent.get("createdAt")),
@@ -261,9 +305,7 @@ def fetch_job_status(client: Any, *, job_id: str) -> JobStatus:
 
     Raises :class:`UserError` (exit 2) when the job does not exist or AWS fails.
     """
-    job_id = job_id.strip()
-    if not job_id:
-        raise UserError("JOB_ID is empty: pass the id that `mnp submit` printed", EXIT_AWS_ERROR)
+    job_id = check_job_id(job_id)
     region = client_region(client)
     with aws_errors(action=f"describe job {job_id}", service="batch", region=region):
         found = describe_jobs_batched(client, [job_id])
@@ -379,6 +421,9 @@ def watch_job(
     sleep: Callable[[float], None] = time.sleep,
 ) -> JobStatus:
     """Poll the job every ``interval`` seconds, calling ``on_update`` each time, until it ends."""
+    problem = interval_problem(interval)
+    if problem is not None:
+        raise UserError(f"interval {interval!r}: {problem}", EXIT_AWS_ERROR)
     while True:
         status = fetch_job_status(client, job_id=job_id)
         on_update(status)

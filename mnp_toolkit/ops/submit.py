@@ -25,6 +25,7 @@ from mnp_toolkit.core.target_nodes import TargetNodesError, parse_target_nodes
 from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import (
     EXIT_AWS_ERROR,
+    AwsUnexpectedResponse,
     aws_errors,
     aws_exception_types,
     client_region,
@@ -32,6 +33,7 @@ from mnp_toolkit.ops.aws import (
     error_code,
     error_message,
     is_access_denied,
+    shown,
 )
 from mnp_toolkit.ops.status import (
     DEFAULT_INTERVAL_SECONDS,
@@ -99,18 +101,35 @@ def resolve_job_definition(client: Any, *, definition: str) -> JobDefinitionInfo
         if is_access_denied(error):
             return None
         raise UserError(
-            describe_aws_error(error, action=f"look up job definition {definition}", service="batch", region=region),
+            describe_aws_error(
+                error, action=f"look up job definition {shown(definition)}", service="batch", region=region
+            ),
             EXIT_AWS_ERROR,
         ) from None
-    candidates = [d for d in details if revision is None or int(d.get("revision", -1)) == revision]
+    if not all(
+        isinstance(d, dict)
+        and isinstance(d.get("jobDefinitionName"), str)
+        and isinstance(d.get("jobDefinitionArn"), str)
+        and type(d.get("revision")) is int
+        for d in details
+    ):
+        unexpected = AwsUnexpectedResponse(
+            "the endpoint answered DescribeJobDefinitions without names, ARNs and revisions"
+        )
+        raise UserError(
+            describe_aws_error(unexpected, action=f"look up job definition {shown(definition)}", region=region),
+            EXIT_AWS_ERROR,
+        )
+    candidates = [d for d in details if revision is None or d["revision"] == revision]
     if not candidates:
+        name = shown(name)
         which = f"revision {revision} of job definition {name}" if revision else f"job definition {name}"
         raise UserError(
             f"{which} not found (no ACTIVE revision) in {region}: check --job-definition and --region, "
             "or deploy the stack that registers it",
             EXIT_AWS_ERROR,
         )
-    return _definition_info(max(candidates, key=lambda d: int(d.get("revision", 0))))
+    return _definition_info(max(candidates, key=lambda d: int(d["revision"])))
 
 
 def _parse_range(target: str) -> tuple[int, int | None] | None:
@@ -172,7 +191,7 @@ def _open_hint(info: JobDefinitionInfo) -> str:
 
 def _explain_rejection(error: BaseException, *, nodes: int | None, definition: str, region: str) -> str:
     """One line for a failed SubmitJob, explaining the node-override conditions when they apply."""
-    line = describe_aws_error(error, action=f"submit {definition}", service="batch", region=region)
+    line = describe_aws_error(error, action=f"submit {shown(definition)}", service="batch", region=region)
     if nodes is None or error_code(error) != "ClientException":
         return line
     message = error_message(error).lower()
@@ -231,11 +250,15 @@ def submit_job(
         request["nodeOverrides"] = {"numNodes": nodes}
     try:
         response = client.submit_job(**request)
+        job_id = response.get("jobId")
+        if not isinstance(job_id, str) or not job_id.isprintable() or not job_id.strip():
+            # Printed alone on stdout for JOB=$(mnp submit ...): it must be one plain word.
+            raise AwsUnexpectedResponse("the endpoint answered SubmitJob without a job id")
     except aws_exception_types() as error:
         raise UserError(
             _explain_rejection(error, nodes=nodes, definition=definition, region=region), EXIT_AWS_ERROR
         ) from None
-    return str(response["jobId"])
+    return job_id
 
 
 def run_submit(

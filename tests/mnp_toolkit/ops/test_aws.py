@@ -14,7 +14,9 @@ import pytest
 from mnp_toolkit.cli import main as cli_main
 from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import (
+    CONNECT_TIMEOUT_S,
     DEFAULT_MAX_ATTEMPTS,
+    READ_TIMEOUT_S,
     aws_errors,
     describe_aws_error,
     make_client,
@@ -26,11 +28,15 @@ def _write_config(path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("AWS_CONFIG_FILE", str(path))
 
 
-def test_client_uses_adaptive_retries() -> None:
-    """botocore: clients retry throttling adaptively, DEFAULT_MAX_ATTEMPTS attempts in all."""
+def test_client_uses_standard_retries_and_timeouts() -> None:
+    """botocore: clients use the standard retry mode, DEFAULT_MAX_ATTEMPTS attempts in all, and bounded
+    connect and read timeouts (botocore's default is 60 s each)."""
     client = make_client("batch")
 
-    assert client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": DEFAULT_MAX_ATTEMPTS}
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": DEFAULT_MAX_ATTEMPTS}
+    assert client.meta.config.connect_timeout == CONNECT_TIMEOUT_S
+    assert client.meta.config.read_timeout == READ_TIMEOUT_S
+    assert CONNECT_TIMEOUT_S < 60 and READ_TIMEOUT_S < 60
 
 
 def test_aws_max_attempts_from_the_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
