@@ -254,16 +254,20 @@ class MnpChecks:
         else:
             severity = finding.level.value
             description = f"{finding.rule}: {finding.message}"
+        locations = violation_locations(finding)
         if item.nested and finding.path:
             # The CDK maps logical IDs to constructs only for stack templates; name the construct directly.
-            resource = aws_cdk.PolicyViolatingResource(locations=[], construct_path=finding.path)
+            resource = aws_cdk.PolicyViolatingResource(locations=locations, construct_path=finding.path)
         elif finding.resource:
             resource = aws_cdk.PolicyViolatingResource(
-                locations=[], resource_logical_id=finding.resource, template_path=finding.template
+                locations=locations, resource_logical_id=finding.resource, template_path=finding.template
             )
         else:
-            resource = aws_cdk.PolicyViolatingResource(locations=[], construct_path=finding.path or "")
+            resource = aws_cdk.PolicyViolatingResource(locations=locations, construct_path=finding.path or "")
         rule_metadata = {"level": finding.level.value}
+        if finding.line is not None:
+            # The line and column in the synthesized template (the CDK report has no field of its own for it).
+            rule_metadata["templateLocation"] = f"{Path(finding.template).name}:{finding.line}:{finding.column}"
         if rule is not None:
             rule_metadata |= {"resourceType": rule.resource_type, "source": rule.source}
         return aws_cdk.PolicyViolation(
@@ -275,6 +279,19 @@ class MnpChecks:
             violating_resources=[resource],
             rule_metadata=rule_metadata,
         )
+
+
+def violation_locations(finding: Finding) -> list[str]:
+    """Where in the resource the violation is, as the CDK report expects it: relative to the resource and
+    dotted (``Properties.NodeProperties.MainNode``, list items as ``[1]``); the report shows it as the
+    resource's ``propertyPaths``. [] for a finding outside any template."""
+    pointer = list(finding.pointer)
+    if finding.resource and pointer[:2] == ["Resources", finding.resource]:
+        pointer = pointer[2:]
+    text = ""
+    for step in pointer:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return [text] if text else []
 
 
 def add_mnp_checks(scope: Construct, *, only: Sequence[str] | None = None, include_info: bool = False) -> MnpChecks:

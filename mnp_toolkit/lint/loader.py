@@ -233,6 +233,7 @@ def check_template_shape(body: Any, *, name: str, require_resources: bool = True
         value = body.get(section)
         if value is not None and not isinstance(value, Mapping):
             raise TemplateLoadError(f"{name}: '{section}' must be a mapping, got {type(value).__name__}")
+    _check_mappings(body.get("Mappings") or {}, name=name)
     for logical_id, definition in (body.get("Resources") or {}).items():
         # The common case first and without formatting: this runs once per resource.
         if (
@@ -246,6 +247,22 @@ def check_template_shape(body: Any, *, name: str, require_resources: bool = True
             continue
         _check_resource_shape(logical_id, definition, name=name)
     return body
+
+
+def _check_mappings(mappings: Mapping[str, Any], *, name: str) -> None:
+    """CloudFormation takes only literal values in ``Mappings`` ("You can't include parameters, pseudo
+    parameters, or intrinsic functions in the Mappings section", CloudFormation User Guide, Mappings
+    syntax). A ``Fn::FindInMap`` there could also point back at itself: refuse it before it is resolved."""
+    for map_name, top in mappings.items():
+        for top_key, second in top.items() if isinstance(top, Mapping) else ():
+            for second_key, value in second.items() if isinstance(second, Mapping) else ():
+                if isinstance(value, Mapping):
+                    function = next(iter(value), "")
+                    where = "/".join(json.dumps(str(part))[:40] for part in (map_name, top_key, second_key))
+                    raise TemplateLoadError(
+                        f"{name}: Mappings {where}: a mapping value must be a string, number or list, not "
+                        f"{json.dumps(str(function))[:40]} (CloudFormation takes no intrinsic functions in Mappings)"
+                    )
 
 
 def _check_resource_shape(logical_id: Any, definition: Any, *, name: str) -> None:

@@ -66,14 +66,20 @@ RULE_PROPERTIES: dict[str, tuple[Path, ...]] = {
 }
 
 
-def _has(properties: Mapping[str, Any], path: Sequence[str | int]) -> bool:
-    value: Any = properties
+def existing_prefix(value: Any, path: Sequence[str | int]) -> tuple[str | int, ...]:
+    """The longest prefix of ``path`` that is present in ``value`` (mapping keys, list indexes)."""
+    found: list[str | int] = []
     for step in path:
         in_list = isinstance(step, int) and isinstance(value, list) and 0 <= step < len(value)
         if not (in_list or (isinstance(step, str) and isinstance(value, Mapping) and step in value)):
-            return False
+            break
         value = value[step]
-    return True
+        found.append(step)
+    return tuple(found)
+
+
+def _has(properties: Mapping[str, Any], path: Sequence[str | int]) -> bool:
+    return len(existing_prefix(properties, path)) == len(path)
 
 
 def property_path(rule_id: str, properties: Mapping[str, Any], explicit: Path | None = None) -> Path:

@@ -258,6 +258,13 @@ def test_pitfall_one_of_two_acknowledged_still_fails_python_app(app_dir: Path) -
     assert mnp["conclusion"] == "failure"
     errors = [v for v in mnp["violations"] if v["severity"] == "error"]
     assert [v["violatingConstructs"][0]["constructPath"] for v in errors] == ["PitfallStack/CeB/Resource"]
+    # The report points at the property, and at its line and column in the synthesized template.
+    [violating] = errors[0]["violatingConstructs"]
+    assert violating["cloudFormationResource"]["propertyPaths"] == ["Properties.Type"]
+    name, line, column = errors[0]["ruleMetadata"]["templateLocation"].rsplit(":", 2)
+    assert name == violating["cloudFormationResource"]["templatePath"]
+    template_lines = (out / name).read_text().splitlines()
+    assert template_lines[int(line) - 1][int(column) - 1 :].lower().startswith('"type": "unmanaged"')
     [suppressed] = mnp["suppressedViolations"]
     assert (suppressed["ruleName"], suppressed["acknowledgedAt"], suppressed["reason"]) == (
         "MNP001",
