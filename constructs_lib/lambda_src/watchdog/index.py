@@ -11,9 +11,9 @@ It is invoked two ways, and both end in the same decision (:func:`_decide`):
   watched queue. AWS does not document that node jobs emit these events, so this path is a fast path
   only;
 * by a schedule with the input ``{"watchdog": "sweep"}``: it lists the queue's RUNNING jobs, describes
-  each MNP parent and its nodes ``JOB_ID#0 .. JOB_ID#N-1`` (documented: "If you need child node
-  details, you must describe each child node individually ... using the #N notation") and terminates a
-  parent with a FAILED child.
+  each MNP parent, lists the parent's FAILED nodes (``ListJobs`` with ``multiNodeJobId``), describes
+  those node jobs ``JOB_ID#N`` (documented: "If you need child node details, you must describe each
+  child node individually ... using the #N notation") and terminates a parent with a FAILED child.
 
 Nothing is terminated on the event's word alone: the parent and the node are described again, and the
 parent is left alone when it has already ended, is not RUNNING (between two attempts of a retried job,
@@ -26,6 +26,14 @@ MNP jobs"), so for a moment the parent can still read RUNNING while a child that
 FAILED. The parent is terminated only while its main node is STARTING or RUNNING; a main node that has
 ended, or whose status cannot be read, means the job is Batch's to finish, and nothing is terminated.
 
+Under load the sweep stays inside its time: it lists only the FAILED nodes of each RUNNING MNP job
+(``ListJobs multiNodeJobId=... jobStatus=FAILED``: one call for a healthy job of any size), checks the
+clock before every job, and stops cleanly (one ``sweep_stopped`` line, no error) before the Lambda's
+deadline or the next scheduled sweep, whichever comes first, so two sweeps never overlap. Each sweep
+starts at a different job (the order rotates with the scheduled minute), so a queue too large for one
+sweep is still covered over several. The Batch client has connect and read timeouts and adaptive retries
+(botocore), so one slow call cannot eat the whole invocation.
+
 Every decision is logged as one JSON line on stdout (``"watchdog": "decision"``). Runs on the Lambda
 Python runtime: standard library and boto3 only, no imports from the rest of the project.
 """
@@ -35,13 +43,30 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-#: Environment variable holding the ARN (or name) of the watched job queue.
+#: Environment variable holding the ARN of the watched job queue (compared in full: a queue of the same
+#: name in another account or Region is another queue).
 JOB_QUEUE_ENV = "JOB_QUEUE"
-#: The input the schedule target sends; anything else is treated as an EventBridge event.
+#: Environment variable holding the sweep interval in seconds: a sweep stops before the next one starts.
+SWEEP_INTERVAL_ENV = "SWEEP_INTERVAL_SECONDS"
+#: The input the schedule target sends (plus ``"scheduled_at"``, the schedule event's ``time``, when the
+#: rule's input transformer adds it); anything else is treated as an EventBridge event.
 SWEEP_INPUT: dict[str, str] = {"watchdog": "sweep"}
+SWEEP_TIME_KEY = "scheduled_at"
+#: botocore client settings (``botocore.config.Config``): a slow or unreachable endpoint costs at most
+#: ``CONNECT_TIMEOUT_S + READ_TIMEOUT_S`` per attempt, and adaptive retries back off (client-side rate
+#: limiting) when Batch throttles.
+CONNECT_TIMEOUT_S = 3
+READ_TIMEOUT_S = 10
+#: botocore's ``total_max_attempts``: the first attempt included.
+MAX_ATTEMPTS = 3
+#: What one API call may take in the worst case with the settings above (every attempt timing out, plus
+#: botocore's backoff between attempts): a sweep starts no call with less time than this left.
+CALL_BUDGET_S = MAX_ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + 5
 #: TerminateJob's ``reason`` "has a limit of 1024 characters" (Batch API reference, TerminateJob).
 MAX_REASON_LENGTH = 1024
 #: DescribeJobs takes "a list of up to 100 job IDs" (Batch API reference, DescribeJobs).
@@ -59,19 +84,48 @@ class WatchdogInputError(ValueError):
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Lambda entry point: route a scheduled sweep or a Batch Job State Change event.
 
-    Bad input (a malformed event, a missing ``JOB_QUEUE``) is logged as one ``rejected`` decision and
-    returned, not raised: retrying the same input could never succeed, and a traceback would hide the
-    one line that says what to fix.
+    Bad input (a malformed event, a missing or non-ARN ``JOB_QUEUE``) is logged as one ``rejected``
+    decision and returned, not raised: retrying the same input could never succeed, and a traceback
+    would hide the one line that says what to fix.
     """
+    remaining_ms = context.get_remaining_time_in_millis() if hasattr(context, "get_remaining_time_in_millis") else None
+    interval = os.environ.get(SWEEP_INTERVAL_ENV, "")
+    return handle(
+        event,
+        batch=batch_client(),
+        job_queue=os.environ.get(JOB_QUEUE_ENV, ""),
+        deadline=time.time() + remaining_ms / 1000 if isinstance(remaining_ms, (int, float)) else None,
+        sweep_interval_s=int(interval) if interval.isdigit() else None,
+    )
+
+
+def batch_client() -> Any:
+    """The Batch client: connect/read timeouts and adaptive retries (see the constants above)."""
     import boto3  # Lambda runtime ships boto3; imported here so the module imports without it
+    from botocore.config import Config
 
-    return handle(event, batch=boto3.client("batch"), job_queue=os.environ.get(JOB_QUEUE_ENV, ""))
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        retries={"mode": "adaptive", "total_max_attempts": MAX_ATTEMPTS},
+    )
+    return boto3.client("batch", config=config)
 
 
-def handle(event: Any, *, batch: Any, job_queue: str) -> dict[str, Any]:
+def handle(
+    event: Any,
+    *,
+    batch: Any,
+    job_queue: str,
+    deadline: float | None = None,
+    sweep_interval_s: int | None = None,
+    clock: Callable[[], float] = time.time,
+) -> dict[str, Any]:
     """Handle one invocation with an injected Batch client (the seam the tests use).
 
-    Returns ``{"decisions": [...]}``, the same records that were logged.
+    ``deadline`` is when the invocation must have returned (epoch seconds; the Lambda's own deadline),
+    ``sweep_interval_s`` the schedule's interval and ``clock`` the wall clock (injected by tests, which
+    must not depend on real time). Returns ``{"decisions": [...]}``, the same records that were logged.
     """
     decisions: list[dict[str, Any]] = []
     try:
@@ -80,8 +134,15 @@ def handle(event: Any, *, batch: Any, job_queue: str) -> dict[str, Any]:
                 f"environment variable {JOB_QUEUE_ENV}: not set. Fix: set it to the ARN of the job queue "
                 "to watch (the ChildFailureWatchdog construct does this)"
             )
-        if isinstance(event, Mapping) and dict(event) == SWEEP_INPUT:
-            decisions.extend(_sweep(batch, job_queue))
+        if not _is_queue_arn(job_queue):
+            raise WatchdogInputError(
+                f"environment variable {JOB_QUEUE_ENV}: {job_queue!r} is not a job queue ARN "
+                "(arn:<partition>:batch:<region>:<account>:job-queue/<name>); a name could match a queue of "
+                "another account or Region. Fix: set it to the queue's ARN"
+            )
+        if isinstance(event, Mapping) and event.get("watchdog") == SWEEP_INPUT["watchdog"]:
+            window = _sweep_window(event, deadline, sweep_interval_s, clock)
+            decisions.extend(_sweep(batch, job_queue, window, clock))
         else:
             decisions.append(_on_event(batch, job_queue, event))
     except WatchdogInputError as err:
@@ -157,25 +218,138 @@ def _parse_event(event: Any) -> dict[str, Any]:
 # --- sweep path ------------------------------------------------------------------------------------
 
 
-def _sweep(batch: Any, job_queue: str) -> list[dict[str, Any]]:
-    """Check every RUNNING MNP job of the queue; terminate those with a FAILED child node."""
-    running: list[str] = []
-    for page in batch.get_paginator("list_jobs").paginate(jobQueue=job_queue, jobStatus="RUNNING"):
-        running.extend(s["jobId"] for s in page.get("jobSummaryList", []) if "#" not in s["jobId"])
-    decisions = []
-    for parent in _describe(batch, running):
-        num_nodes = (parent.get("nodeProperties") or {}).get("numNodes")
-        if not isinstance(num_nodes, int):
-            continue  # a single-node or array job: nothing for this watchdog
-        # Describe the nodes only for a parent that could be terminated: a 1,000-node job costs ten calls.
-        nodes = (
-            []
-            if _parent_skip(parent, job_queue)
-            else _describe(batch, [f"{parent['jobId']}#{i}" for i in range(num_nodes)])
+class _SweepWindow:
+    """When a sweep must stop starting calls, and where in the queue it starts."""
+
+    def __init__(self, *, stop_at: float | None, scheduled_at: float | None) -> None:
+        self.stop_at = stop_at
+        self.scheduled_at = scheduled_at
+
+
+def _sweep_window(
+    event: Mapping[str, Any], deadline: float | None, interval_s: int | None, clock: Callable[[], float]
+) -> _SweepWindow:
+    """The sweep stops ``CALL_BUDGET_S`` before the Lambda's deadline and before the next scheduled sweep."""
+    unknown = set(event) - {"watchdog", SWEEP_TIME_KEY}
+    if unknown:
+        raise WatchdogInputError(
+            f"sweep input: unknown key(s) {sorted(unknown)}. Fix: invoke with {json.dumps(SWEEP_INPUT)}"
         )
-        decisions.append(_decide(batch, job_queue, parent, nodes, source="sweep", event_node=None))
+    scheduled_at: float | None = None
+    raw = event.get(SWEEP_TIME_KEY)
+    if raw is not None:
+        try:
+            scheduled_at = datetime.fromisoformat(str(raw)).timestamp()
+        except ValueError:
+            raise WatchdogInputError(
+                f"sweep input: {SWEEP_TIME_KEY} {raw!r} is not an ISO 8601 time. Fix: let the schedule's "
+                "input transformer fill it from the event's time, or leave it out"
+            ) from None
+    limits = []
+    if deadline is not None:
+        limits.append(deadline - CALL_BUDGET_S)
+    if interval_s is not None:
+        start = scheduled_at if scheduled_at is not None else clock()
+        limits.append(start + interval_s - CALL_BUDGET_S)
+    return _SweepWindow(stop_at=min(limits) if limits else None, scheduled_at=scheduled_at)
+
+
+class _OutOfTime(Exception):
+    """Raised instead of starting an API call once the sweep's time is up."""
+
+
+class _TimedBatch:
+    """The Batch client as a sweep sees it: no call starts at or after ``stop_at``.
+
+    Every call that does start has ``CALL_BUDGET_S`` left, its worst case, so the invocation returns
+    before Lambda's deadline and before the next sweep. Stopping between two calls is always safe: the
+    watchdog acts only through its last call (TerminateJob), and everything else is re-read next time.
+    """
+
+    def __init__(self, batch: Any, stop_at: float | None, clock: Callable[[], float]) -> None:
+        self._batch, self._stop_at, self._clock = batch, stop_at, clock
+
+    def _start(self) -> None:
+        if self._stop_at is not None and self._clock() >= self._stop_at:
+            raise _OutOfTime
+
+    def list_jobs(self, **params: Any) -> Any:
+        self._start()
+        return self._batch.list_jobs(**params)
+
+    def describe_jobs(self, **params: Any) -> Any:
+        self._start()
+        return self._batch.describe_jobs(**params)
+
+    def terminate_job(self, **params: Any) -> Any:
+        self._start()
+        return self._batch.terminate_job(**params)
+
+
+def _sweep(batch: Any, job_queue: str, window: _SweepWindow, clock: Callable[[], float]) -> list[dict[str, Any]]:
+    """Check every RUNNING MNP job of the queue; terminate those with a FAILED child node.
+
+    Stops (one ``sweep_stopped`` line, no error) at ``window.stop_at``, so the invocation ends before
+    Lambda's deadline and before the next sweep begins.
+    """
+    if window.stop_at is not None and clock() >= window.stop_at:
+        # A late start (Lambda's retry of a failed sweep, say): the next scheduled sweep covers the queue.
+        return [_log({"decision": "sweep_stopped", "source": "sweep", "code": "window_passed", "checked_jobs": 0})]
+    timed = _TimedBatch(batch, window.stop_at, clock)
+    decisions: list[dict[str, Any]] = []
+    parents: list[dict[str, Any]] = []
+    checked = 0
+    try:
+        running = [
+            s["jobId"] for s in _list_jobs(timed, jobQueue=job_queue, jobStatus="RUNNING") if "#" not in s["jobId"]
+        ]
+        parents = [
+            p for p in _describe(timed, running) if isinstance((p.get("nodeProperties") or {}).get("numNodes"), int)
+        ]
+        if parents:
+            # Start at a different job each sweep, so that a queue too large for one sweep is covered over several.
+            turn = int((window.scheduled_at if window.scheduled_at is not None else clock()) // 60) % len(parents)
+            parents = parents[turn:] + parents[:turn]
+        for parent in parents:
+            # Only a parent that could be terminated gets its nodes read, and only its FAILED ones: one
+            # ListJobs call for a healthy job of any size (describing all nodes cost ten calls per 1,000).
+            nodes = [] if _parent_skip(parent, job_queue) else _describe(timed, _failed_node_ids(timed, parent))
+            decisions.append(_decide(timed, job_queue, parent, nodes, source="sweep", event_node=None))
+            checked += 1
+    except _OutOfTime:
+        decisions.append(
+            _log(
+                {
+                    "decision": "sweep_stopped",
+                    "source": "sweep",
+                    "code": "out_of_time",
+                    "checked_jobs": checked,
+                    "unchecked_jobs": len(parents) - checked,
+                }
+            )
+        )
+        return decisions
     decisions.append(_log({"decision": "sweep_done", "source": "sweep", "running_jobs": len(running)}))
     return decisions
+
+
+def _list_jobs(batch: Any, **params: Any) -> Iterator[dict[str, Any]]:
+    """Every job summary ListJobs returns for ``params``, page by page (one guarded call per page)."""
+    token: str | None = None
+    while True:
+        page = batch.list_jobs(**params, **({"nextToken": token} if token else {}))
+        yield from page.get("jobSummaryList", [])
+        token = page.get("nextToken")
+        if not token:
+            return
+
+
+def _failed_node_ids(batch: Any, parent: Mapping[str, Any]) -> list[str]:
+    """The node jobs of ``parent`` that ListJobs reports FAILED ("A multi-node parallel job ID to return a
+    list of nodes for that job", filtered "by job status with the jobStatus parameter"; Batch API
+    reference, ListJobs). The status is checked again here, in case a listing returns other states."""
+    summaries = _list_jobs(batch, multiNodeJobId=parent["jobId"], jobStatus="FAILED")
+    return [s["jobId"] for s in summaries if s.get("status") == "FAILED"]
 
 
 # --- the one decision ------------------------------------------------------------------------------
@@ -183,7 +357,7 @@ def _sweep(batch: Any, job_queue: str) -> list[dict[str, Any]]:
 
 def _parent_skip(parent: Mapping[str, Any], job_queue: str) -> dict[str, Any] | None:
     """Why ``parent`` must not be terminated whatever its nodes say, or ``None``."""
-    if _queue_name(str(parent.get("jobQueue", ""))) != _queue_name(job_queue):
+    if parent.get("jobQueue") != job_queue:
         return {"code": "other_queue", "job_queue": parent.get("jobQueue")}
     status = parent.get("status")
     if status in ENDED:
@@ -339,9 +513,9 @@ def _describe(batch: Any, job_ids: Iterable[str]) -> list[dict[str, Any]]:
     return jobs
 
 
-def _queue_name(queue: str) -> str:
-    """``arn:...:job-queue/NAME`` and ``NAME`` name the same queue."""
-    return queue.rsplit("job-queue/", 1)[-1]
+def _is_queue_arn(value: str) -> bool:
+    parts = value.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[2] == "batch" and parts[5].startswith("job-queue/")
 
 
 def _ids(node: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import copy
 import importlib.util
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -365,19 +366,34 @@ def test_job_of_another_queue_is_not_terminated(stubbed: tuple[Any, LenientStubb
     assert [d["code"] for d in result["decisions"]] == ["other_queue"]
 
 
-def test_queue_given_by_name_matches_the_queue_arn(stubbed: tuple[Any, LenientStubber]) -> None:
-    """Stubber: JOB_QUEUE may hold the queue's name; DescribeJobs returns its ARN."""
-    client, stubber = stubbed
+def test_queue_name_instead_of_an_arn_is_rejected(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber (no responses queued): JOB_QUEUE must be the queue's ARN; a bare name is refused, no AWS call."""
+    client, _ = stubbed
     failed = node_job(1, "FAILED", stopped=T0 + 5 * MINUTE, reason="x")
-    stubber.add_response("describe_jobs", describe(parent_job(), failed), {"jobs": [PARENT, f"{PARENT}#1"]})
-    expect_main_node(stubber, "RUNNING")
-    stubber.add_response(
-        "terminate_job", {}, {"jobId": PARENT, "reason": f"mnp-watchdog: child node 1 ({PARENT}#1) FAILED: x"}
-    )
 
-    result = index.handle(state_change_event(failed), batch=client, job_queue=QUEUE_NAME)
+    (decision,) = index.handle(state_change_event(failed), batch=client, job_queue=QUEUE_NAME)["decisions"]
 
-    assert [d["decision"] for d in result["decisions"]] == ["terminate"]
+    assert (decision["decision"], decision["code"]) == ("rejected", "bad_input")
+    assert "not a job queue ARN" in decision["message"] and "Fix:" in decision["message"]
+
+
+@pytest.mark.parametrize(
+    "queue",
+    [
+        f"arn:aws:batch:{REGION}:210987654321:job-queue/{QUEUE_NAME}",
+        f"arn:aws:batch:eu-west-1:{ACCOUNT}:job-queue/{QUEUE_NAME}",
+    ],
+    ids=["other-account", "other-region"],
+)
+def test_queue_of_the_same_name_elsewhere_is_another_queue(stubbed: tuple[Any, LenientStubber], queue: str) -> None:
+    """Stubber: the parent's queue has the watched queue's name but another account or Region: no terminate."""
+    client, stubber = stubbed
+    failed = node_job(1, "FAILED", stopped=T0 + 5 * MINUTE)
+    stubber.add_response("describe_jobs", describe(parent_job(queue=queue), failed), {"jobs": [PARENT, f"{PARENT}#1"]})
+
+    (decision,) = index.handle(state_change_event(failed), batch=client, job_queue=QUEUE_ARN)["decisions"]
+
+    assert (decision["code"], decision["job_queue"]) == ("other_queue", queue)
 
 
 def test_long_status_reason_is_cut_to_terminatejobs_1024_characters(stubbed: tuple[Any, LenientStubber]) -> None:
@@ -640,16 +656,35 @@ def test_missing_job_queue_setting_is_rejected(stubbed: tuple[Any, LenientStubbe
 
 
 # --- sweep path: Stubber (node jobs) ----------------------------------------------------------------------
+#
+# The sweep lists the RUNNING jobs of the queue, describes them, and for each RUNNING MNP parent lists its
+# FAILED nodes (ListJobs multiNodeJobId + jobStatus FAILED) and describes only those. Its order rotates
+# with the minute; AT_T0 is a clock at T0 (a minute whose turn is 0 for two or three parents).
+
+AT_T0 = (T0 // 1000) - ((T0 // 1000) % 360)  # a whole multiple of 6 minutes: turn 0 for 1, 2 or 3 parents
 
 
-def _summary(job_id: str) -> dict[str, Any]:
-    return {"jobId": job_id, "jobName": "train", "status": "RUNNING"}
+def at(epoch_s: float) -> Any:
+    return lambda: float(epoch_s)
+
+
+def _summary(job_id: str, status: str = "RUNNING") -> dict[str, Any]:
+    return {"jobId": job_id, "jobName": "train", "status": status}
+
+
+def expect_failed_nodes(stubber: LenientStubber, parent: str, *indexes: int) -> None:
+    """Queue ListJobs(multiNodeJobId=parent, jobStatus=FAILED) answering with nodes ``parent#i``."""
+    stubber.add_response(
+        "list_jobs",
+        {"jobSummaryList": [_summary(f"{parent}#{i}", "FAILED") for i in indexes]},
+        {"multiNodeJobId": parent, "jobStatus": "FAILED"},
+    )
 
 
 def test_sweep_terminates_only_the_job_with_a_failed_child(
     stubbed: tuple[Any, LenientStubber], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Stubber: three RUNNING jobs; the MNP job with FAILED nodes 1 and 3 is terminated, naming node 1."""
+    """Stubber: three RUNNING jobs; the MNP job with FAILED nodes 3 and 1 is terminated, naming node 1."""
     client, stubber = stubbed
     sick, healthy, single = "sick-job", "healthy-job", "single-job"
     container_job = {**parent_job(job_id=single)}
@@ -665,13 +700,12 @@ def test_sweep_terminates_only_the_job_with_a_failed_child(
         {"jobs": [sick, healthy, single]},
     )
     # DescribeJobs does not promise any order: node 3 comes back first, yet node 1 is the one named.
+    expect_failed_nodes(stubber, sick, 3, 1)
     sick_nodes = [
         node_job(3, "FAILED", stopped=T0 + 4 * MINUTE, reason="exit 1", parent=sick),
-        node_job(0, "RUNNING", main=True, parent=sick),
         node_job(1, "FAILED", stopped=T0 + 3 * MINUTE, reason="Host EC2 (instance i-0abc) terminated.", parent=sick),
-        node_job(2, "RUNNING", parent=sick),
     ]
-    stubber.add_response("describe_jobs", describe(*sick_nodes), {"jobs": [f"{sick}#{i}" for i in range(4)]})
+    stubber.add_response("describe_jobs", describe(*sick_nodes), {"jobs": [f"{sick}#3", f"{sick}#1"]})
     expect_main_node(stubber, "RUNNING", parent=sick)
     stubber.add_response(
         "terminate_job",
@@ -682,10 +716,9 @@ def test_sweep_terminates_only_the_job_with_a_failed_child(
             "Host EC2 (instance i-0abc) terminated.",
         },
     )
-    healthy_nodes = [node_job(0, "RUNNING", main=True, parent=healthy), node_job(1, "RUNNING", parent=healthy)]
-    stubber.add_response("describe_jobs", describe(*healthy_nodes), {"jobs": [f"{healthy}#0", f"{healthy}#1"]})
+    expect_failed_nodes(stubber, healthy)
 
-    result = index.handle(index.SWEEP_INPUT, batch=client, job_queue=QUEUE_ARN)
+    result = index.handle(index.SWEEP_INPUT, batch=client, job_queue=QUEUE_ARN, clock=at(AT_T0))
 
     assert [(d["decision"], d.get("parent_job_id"), d.get("code")) for d in result["decisions"]] == [
         ("terminate", sick, "child_failed"),
@@ -695,24 +728,37 @@ def test_sweep_terminates_only_the_job_with_a_failed_child(
     assert len(logged(capsys)) == 3
 
 
-def test_sweep_describes_nodes_in_batches_of_100(stubbed: tuple[Any, LenientStubber]) -> None:
-    """Stubber: a 150-node job is described as #0..#99 then #100..#149 (DescribeJobs takes up to 100 IDs)."""
+def test_sweep_pages_through_failed_nodes_and_describes_them_in_batches_of_100(
+    stubbed: tuple[Any, LenientStubber],
+) -> None:
+    """Stubber: 150 FAILED nodes come in two ListJobs pages and are described as 100 + 50 IDs."""
     client, stubber = stubbed
     stubber.add_response(
         "list_jobs", {"jobSummaryList": [_summary(PARENT)]}, {"jobQueue": QUEUE_ARN, "jobStatus": "RUNNING"}
     )
     stubber.add_response("describe_jobs", describe(parent_job(num_nodes=150)), {"jobs": [PARENT]})
-    ids = [f"{PARENT}#{i}" for i in range(150)]
+    ids = [f"{PARENT}#{i}" for i in range(1, 151)]
     stubber.add_response(
-        "describe_jobs", describe(*[node_job(i, "RUNNING", main=i == 0) for i in range(100)]), {"jobs": ids[:100]}
+        "list_jobs",
+        {"jobSummaryList": [_summary(i, "FAILED") for i in ids[:100]], "nextToken": "page-2"},
+        {"multiNodeJobId": PARENT, "jobStatus": "FAILED"},
     )
     stubber.add_response(
-        "describe_jobs", describe(*[node_job(i, "RUNNING") for i in range(100, 150)]), {"jobs": ids[100:]}
+        "list_jobs",
+        {"jobSummaryList": [_summary(i, "FAILED") for i in ids[100:]]},
+        {"multiNodeJobId": PARENT, "jobStatus": "FAILED", "nextToken": "page-2"},
     )
+    nodes = [node_job(i, "FAILED", stopped=T0 + 5 * MINUTE) for i in range(1, 151)]
+    stubber.add_response("describe_jobs", describe(*nodes[:100]), {"jobs": ids[:100]})
+    stubber.add_response("describe_jobs", describe(*nodes[100:]), {"jobs": ids[100:]})
+    expect_main_node(stubber, "SUCCEEDED", stopped=T0 + 5 * MINUTE)
 
-    result = index.handle(index.SWEEP_INPUT, batch=client, job_queue=QUEUE_ARN)
+    result = index.handle(index.SWEEP_INPUT, batch=client, job_queue=QUEUE_ARN, clock=at(AT_T0))
 
-    assert [d["decision"] for d in result["decisions"]] == ["skip", "sweep_done"]
+    assert [(d["decision"], d.get("code"), d.get("failed_nodes")) for d in result["decisions"]] == [
+        ("skip", "main_node_ended", 150),
+        ("sweep_done", None, None),
+    ]
 
 
 def test_sweep_ignores_a_failed_main_node_and_skips_node_lookups_for_ended_parents(
@@ -731,10 +777,12 @@ def test_sweep_ignores_a_failed_main_node_and_skips_node_lookups_for_ended_paren
         describe(parent_job(num_nodes=2), parent_job("FAILED", job_id=ended)),
         {"jobs": [PARENT, ended]},
     )
-    nodes = [node_job(0, "FAILED", main=True, stopped=T0 + 2 * MINUTE), node_job(1, "RUNNING")]
-    stubber.add_response("describe_jobs", describe(*nodes), {"jobs": [f"{PARENT}#0", f"{PARENT}#1"]})
+    expect_failed_nodes(stubber, PARENT, 0)
+    stubber.add_response(
+        "describe_jobs", describe(node_job(0, "FAILED", main=True, stopped=T0 + 2 * MINUTE)), {"jobs": [f"{PARENT}#0"]}
+    )
 
-    result = index.handle(index.SWEEP_INPUT, batch=client, job_queue=QUEUE_ARN)
+    result = index.handle(index.SWEEP_INPUT, batch=client, job_queue=QUEUE_ARN, clock=at(AT_T0))
 
     assert [d.get("code") for d in result["decisions"]] == ["no_failed_child", "parent_already_ended", None]
     assert result["decisions"][0]["nodes_skipped"][0]["code"] == "main_node_left_to_batch"
@@ -743,9 +791,9 @@ def test_sweep_ignores_a_failed_main_node_and_skips_node_lookups_for_ended_paren
 def test_sweep_terminates_only_while_the_main_node_runs(stubbed: tuple[Any, LenientStubber]) -> None:
     """Stubber: three RUNNING parents, each with FAILED child #1; only the one whose main node RUNS is terminated.
 
-    ``ended``: main node #0 SUCCEEDED (the sweep's node listing already shows it, and it is described again
-    before terminating); ``unknown``: the main node is not returned by DescribeJobs; ``live``: RUNNING.
-    No terminate_job response is queued for ``ended`` or ``unknown``: such a call would make the Stubber raise.
+    ``ended``: main node #0 SUCCEEDED; ``unknown``: the main node is not returned by DescribeJobs; ``live``:
+    RUNNING. No terminate_job response is queued for ``ended`` or ``unknown``: such a call would make the
+    Stubber raise.
     """
     client, stubber = stubbed
     ended, unknown, live = "ended-main", "unknown-main", "live-main"
@@ -761,17 +809,15 @@ def test_sweep_terminates_only_while_the_main_node_runs(stubbed: tuple[Any, Leni
     )
     main_stop = T0 + 10 * MINUTE
     for job, main_now in ((ended, "SUCCEEDED"), (unknown, None), (live, "RUNNING")):
-        listed_main = node_job(
-            0, main_now or "RUNNING", main=True, stopped=main_stop if main_now == "SUCCEEDED" else None, parent=job
-        )
+        expect_failed_nodes(stubber, job, 1)
         child = node_job(1, "FAILED", stopped=main_stop + 2_000, reason="boom", parent=job)
-        stubber.add_response("describe_jobs", describe(listed_main, child), {"jobs": [f"{job}#0", f"{job}#1"]})
+        stubber.add_response("describe_jobs", describe(child), {"jobs": [f"{job}#1"]})
         expect_main_node(stubber, main_now, parent=job, stopped=main_stop if main_now == "SUCCEEDED" else None)
     stubber.add_response(
         "terminate_job", {}, {"jobId": live, "reason": f"mnp-watchdog: child node 1 ({live}#1) FAILED: boom"}
     )
 
-    result = index.handle(index.SWEEP_INPUT, batch=client, job_queue=QUEUE_ARN)
+    result = index.handle(index.SWEEP_INPUT, batch=client, job_queue=QUEUE_ARN, clock=at(AT_T0))
 
     assert [(d["decision"], d.get("parent_job_id"), d.get("code")) for d in result["decisions"]] == [
         ("skip", ended, "main_node_ended"),
@@ -781,6 +827,170 @@ def test_sweep_terminates_only_while_the_main_node_runs(stubbed: tuple[Any, Leni
     ]
     assert result["decisions"][0]["main_node_status"] == "SUCCEEDED"
     assert result["decisions"][0]["source"] == "sweep"
+
+
+def test_sweep_input_with_an_unknown_key_is_rejected(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber (no responses queued): a sweep input with a key the schedule never sends is bad input."""
+    client, _ = stubbed
+
+    (decision,) = index.handle({"watchdog": "sweep", "queue": "x"}, batch=client, job_queue=QUEUE_ARN, clock=at(AT_T0))[
+        "decisions"
+    ]
+
+    assert (decision["decision"], decision["code"]) == ("rejected", "bad_input")
+    assert "unknown key" in decision["message"]
+
+
+def test_sweep_input_with_a_bad_time_is_rejected(stubbed: tuple[Any, LenientStubber]) -> None:
+    client, _ = stubbed
+
+    (decision,) = index.handle(
+        {"watchdog": "sweep", index.SWEEP_TIME_KEY: "yesterday"}, batch=client, job_queue=QUEUE_ARN
+    )["decisions"]
+
+    assert decision["code"] == "bad_input" and index.SWEEP_TIME_KEY in decision["message"]
+
+
+# --- sweep under load: an in-memory Batch with a simulated clock ------------------------------------------
+#
+# No real time: every API call advances a simulated clock by ``seconds_per_call``; the sweep reads the same
+# clock. Responses follow the documented shapes (as above); botocore validation is not needed to count calls.
+
+
+class SimulatedBatch:
+    """RUNNING MNP jobs of the watched queue; ``failed`` maps a job ID to its FAILED child node indexes."""
+
+    def __init__(
+        self, jobs: int, nodes: int, *, failed: dict[str, list[int]] | None = None, seconds_per_call: float = 0.0
+    ) -> None:
+        self.now = float(AT_T0)
+        self.seconds_per_call = seconds_per_call
+        self.parents = {f"job-{n:04d}": parent_job(job_id=f"job-{n:04d}", num_nodes=nodes) for n in range(jobs)}
+        self.failed = failed or {}
+        self.calls: list[tuple[str, float]] = []
+        self.terminated: list[str] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def _call(self, name: str) -> None:
+        self.calls.append((name, self.now))
+        self.now += self.seconds_per_call
+
+    def list_jobs(self, **params: Any) -> dict[str, Any]:
+        self._call("list_jobs")
+        if "jobQueue" in params:
+            ids = sorted(self.parents)
+            start = int(params.get("nextToken", 0))
+            page = ids[start : start + 100]
+            out: dict[str, Any] = {"jobSummaryList": [_summary(i) for i in page]}
+            if start + 100 < len(ids):
+                out["nextToken"] = str(start + 100)
+            return out
+        parent = params["multiNodeJobId"]
+        return {"jobSummaryList": [_summary(f"{parent}#{i}", "FAILED") for i in self.failed.get(parent, [])]}
+
+    def describe_jobs(self, *, jobs: list[str]) -> dict[str, Any]:
+        self._call("describe_jobs")
+        assert len(jobs) <= 100
+        out = []
+        for job_id in jobs:
+            parent, _, node = job_id.partition("#")
+            if not node:
+                out.append(self.parents[job_id])
+            elif node == "0":
+                out.append(node_job(0, "RUNNING", main=True, parent=parent))
+            else:
+                out.append(node_job(int(node), "FAILED", stopped=T0 + 5 * MINUTE, reason="boom", parent=parent))
+        return {"jobs": out}
+
+    def terminate_job(self, *, jobId: str, reason: str) -> dict[str, Any]:
+        self._call("terminate_job")
+        self.terminated.append(jobId)
+        return {}
+
+
+def test_sweep_of_300_jobs_of_1000_nodes_costs_one_call_per_healthy_job() -> None:
+    """300 RUNNING 1,000-node jobs: 3 ListJobs pages + 3 DescribeJobs + 300 ListJobs of FAILED nodes = 306
+    calls (describing every node cost 3 + 3 + 300 x 10 = 3,006)."""
+    world = SimulatedBatch(jobs=300, nodes=1000)
+
+    result = index.handle(index.SWEEP_INPUT, batch=world, job_queue=QUEUE_ARN, clock=world.clock)
+
+    decisions = result["decisions"]
+    assert len(world.calls) == 306
+    assert [d["code"] for d in decisions[:-1]] == ["no_failed_child"] * 300
+    assert decisions[-1] == {"decision": "sweep_done", "source": "sweep", "running_jobs": 300}
+
+
+def test_sweep_stops_cleanly_before_the_lambda_deadline() -> None:
+    """A slow Batch (2 s a call) and 60 s left: the sweep returns a sweep_stopped line, raises nothing, and
+    starts no call with less than CALL_BUDGET_S left, so the invocation ends before its deadline."""
+    world = SimulatedBatch(jobs=300, nodes=1000, failed={"job-0150": [7]}, seconds_per_call=2.0)
+    deadline = world.now + index.CALL_BUDGET_S + 60
+
+    result = index.handle(index.SWEEP_INPUT, batch=world, job_queue=QUEUE_ARN, deadline=deadline, clock=world.clock)
+
+    last = result["decisions"][-1]
+    assert (last["decision"], last["code"]) == ("sweep_stopped", "out_of_time")
+    assert last["checked_jobs"] + last["unchecked_jobs"] == 300
+    assert 0 < last["checked_jobs"] < 300
+    assert max(started for _, started in world.calls) < deadline - index.CALL_BUDGET_S
+    assert world.terminated == []  # job-0150 was not reached this time
+
+
+def test_sweep_stops_before_the_next_scheduled_sweep() -> None:
+    """Interval 5 min, scheduled at T: no call starts after T + 5 min - CALL_BUDGET_S, however long Lambda
+    would still let it run."""
+    world = SimulatedBatch(jobs=300, nodes=1000, seconds_per_call=2.0)
+    scheduled = world.now
+    event = {"watchdog": "sweep", index.SWEEP_TIME_KEY: datetime.fromtimestamp(scheduled, UTC).isoformat()}
+
+    result = index.handle(
+        event,
+        batch=world,
+        job_queue=QUEUE_ARN,
+        deadline=scheduled + 900,
+        sweep_interval_s=300,
+        clock=world.clock,
+    )
+
+    assert result["decisions"][-1]["decision"] == "sweep_stopped"
+    assert max(started for _, started in world.calls) < scheduled + 300 - index.CALL_BUDGET_S
+
+
+def test_late_sweep_whose_window_has_passed_makes_no_call(stubbed: tuple[Any, LenientStubber]) -> None:
+    """Stubber (no responses queued): a sweep scheduled 6 minutes ago with a 5-minute interval (a retry) does
+    nothing: the next sweep has started."""
+    client, _ = stubbed
+    scheduled = float(AT_T0)
+    event = {"watchdog": "sweep", index.SWEEP_TIME_KEY: datetime.fromtimestamp(scheduled, UTC).isoformat()}
+
+    (decision,) = index.handle(
+        event, batch=client, job_queue=QUEUE_ARN, sweep_interval_s=300, clock=at(scheduled + 360)
+    )["decisions"]
+
+    assert (decision["decision"], decision["code"]) == ("sweep_stopped", "window_passed")
+
+
+def test_each_sweep_starts_at_another_job() -> None:
+    """Three RUNNING MNP jobs: three sweeps one minute apart each check a different job first."""
+    firsts = []
+    for minute in range(3):
+        world = SimulatedBatch(jobs=3, nodes=4)
+        world.now += 60 * minute
+        decisions = index.handle(index.SWEEP_INPUT, batch=world, job_queue=QUEUE_ARN, clock=world.clock)["decisions"]
+        firsts.append(decisions[0]["parent_job_id"])
+    assert sorted(firsts) == ["job-0000", "job-0001", "job-0002"]
+
+
+def test_batch_client_has_timeouts_and_adaptive_retries() -> None:
+    """The client the Lambda entry point builds (botocore Config): connect/read timeouts, adaptive retries."""
+    config = index.batch_client().meta.config
+
+    assert (config.connect_timeout, config.read_timeout) == (index.CONNECT_TIMEOUT_S, index.READ_TIMEOUT_S)
+    assert config.retries == {"mode": "adaptive", "total_max_attempts": index.MAX_ATTEMPTS}
+    assert index.CALL_BUDGET_S >= index.MAX_ATTEMPTS * (index.CONNECT_TIMEOUT_S + index.READ_TIMEOUT_S)
 
 
 # --- moto -----------------------------------------------------------------------------------------------
@@ -839,11 +1049,41 @@ def test_moto_sweep_through_the_lambda_entry_point(moto_queue: Any, monkeypatch:
     assert result["decisions"] == [{"decision": "sweep_done", "source": "sweep", "running_jobs": 0}]
 
 
+class LambdaContext:
+    """The one method of Lambda's context object the handler uses."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def test_moto_entry_point_takes_its_deadline_from_the_lambda_context(
+    moto_queue: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto: with 10 s left (less than one call's budget) the sweep makes no call and says so; with 2 minutes
+    it sweeps. SWEEP_INTERVAL_SECONDS reaches the window too (a 60 s interval leaves no room either)."""
+    _submit(moto_queue)
+    monkeypatch.setenv(index.JOB_QUEUE_ENV, QUEUE_ARN)
+
+    short = index.handler(dict(index.SWEEP_INPUT), LambdaContext(10_000))["decisions"]
+    enough = index.handler(dict(index.SWEEP_INPUT), LambdaContext(120_000))["decisions"]
+    monkeypatch.setenv(index.SWEEP_INTERVAL_ENV, "30")
+    short_interval = index.handler(dict(index.SWEEP_INPUT), LambdaContext(120_000))["decisions"]
+
+    assert [(d["decision"], d.get("code")) for d in short] == [("sweep_stopped", "window_passed")]
+    assert [d["decision"] for d in enough] == ["sweep_done"]
+    assert [d.get("code") for d in short_interval] == ["window_passed"]
+
+
 def test_moto_sweep_of_a_queue_that_does_not_exist_fails_loudly(
     moto_queue: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """moto: ListJobs of an unknown queue is a ClientException: logged as one line, then raised."""
     with pytest.raises(ClientError, match="does not exist"):
-        index.handle(index.SWEEP_INPUT, batch=moto_queue, job_queue="no-such-queue")
+        index.handle(
+            index.SWEEP_INPUT, batch=moto_queue, job_queue=f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/no-such-queue"
+        )
 
     assert [r["code"] for r in logged(capsys)] == ["aws_api_error"]
