@@ -7,6 +7,7 @@ a group named by a literal or imported name, or without ``Strategy``, gives an i
 from __future__ import annotations
 
 from mnp_toolkit.lint.model.compute import mnp_ce_scope, placement_group_of
+from mnp_toolkit.lint.model.naming import describe
 from mnp_toolkit.lint.model.resource_types import COMPUTE_ENVIRONMENT
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template, same_text
@@ -26,7 +27,7 @@ def check(resource: Resource, template: Template) -> RuleResult:
         return Unverifiable(f"the placement group of compute environment {name} is not fixed by the template")
     if not isinstance(group, Resource):
         return Unverifiable(
-            f"compute environment {name} uses placement group {group!s}, which the template does not define, "
+            f"compute environment {name} uses placement group {describe(group)}, which the template does not define, "
             "so its strategy is unknown"
         )
     strategy = group.get("Strategy")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from mnp_toolkit.core.limits import DEFAULT_MAX_NODES, MIN_NODES, MNP_DOCS_URL
 from mnp_toolkit.lint.model.job_definitions import is_plain_json, job_definition_model, mnp_scope
+from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
@@ -38,7 +39,8 @@ def check(resource: Resource, template: Template) -> RuleResult:
         raw = model.raw_scalar("NumNodes")
         if is_plain_json(raw):
             return NonCompliant(
-                f"MNP job definition {resource.display_name} has NumNodes {raw!r}, which is not an integer (1 or more)."
+                f"MNP job definition {resource.display_name} has NumNodes {render_value(raw)}, which is not an "
+                "integer (1 or more)."
             )
         return Unverifiable(f"the NumNodes of job definition {resource.display_name} is not fixed by the template")
     if num_nodes < MIN_NODES:

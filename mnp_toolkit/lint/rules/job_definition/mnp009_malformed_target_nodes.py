@@ -12,6 +12,7 @@ from __future__ import annotations
 from mnp_toolkit.core.limits import NODE_RANGE_API_URL
 from mnp_toolkit.core.target_nodes import TargetNodesError, parse_target_nodes
 from mnp_toolkit.lint.model.job_definitions import job_definition_model, mnp_scope
+from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Problem, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
@@ -31,7 +32,7 @@ def _why_malformed(raw: object) -> str:
             parse_target_nodes(text)
         except TargetNodesError as error:
             return f"has a malformed TargetNodes: {error}"
-    return f"has a malformed TargetNodes {raw!r}: it must be a string"
+    return f"has a malformed TargetNodes {render_value(raw)}: it must be a string"
 
 
 def check(resource: Resource, template: Template) -> RuleResult:

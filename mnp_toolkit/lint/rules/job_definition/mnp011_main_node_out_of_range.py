@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from mnp_toolkit.core.limits import NODE_PROPERTIES_API_URL
 from mnp_toolkit.lint.model.job_definitions import is_plain_json, job_definition_model, mnp_scope
+from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
@@ -34,7 +35,8 @@ def check(resource: Resource, template: Template) -> RuleResult:
         raw = model.raw_scalar("MainNode")
         if is_plain_json(raw):
             return NonCompliant(
-                f"MNP job definition {resource.display_name} has MainNode {raw!r}, which is not a node index."
+                f"MNP job definition {resource.display_name} has MainNode {render_value(raw)}, which is not a "
+                "node index."
             )
         return Unverifiable(f"the MainNode of job definition {resource.display_name} is not fixed by the template")
     if main_node < 0:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from mnp_toolkit.core.limits import MAX_RETRY_ATTEMPTS, MIN_RETRY_ATTEMPTS
 from mnp_toolkit.lint.model.job_definitions import is_plain_json, mnp_scope
+from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template, as_int
@@ -32,8 +33,8 @@ def check(resource: Resource, template: Template) -> RuleResult:
     if attempts is UNKNOWN:
         if is_plain_json(raw):
             return NonCompliant(
-                f"MNP job definition {resource.display_name} has RetryStrategy.Attempts {raw!r}, which is not an "
-                f"integer ({MIN_RETRY_ATTEMPTS} to {MAX_RETRY_ATTEMPTS})."
+                f"MNP job definition {resource.display_name} has RetryStrategy.Attempts {render_value(raw)}, "
+                f"which is not an integer ({MIN_RETRY_ATTEMPTS} to {MAX_RETRY_ATTEMPTS})."
             )
         return Unverifiable(f"the RetryStrategy.Attempts of job definition {resource.display_name} is not fixed")
     assert isinstance(attempts, int)

@@ -9,6 +9,7 @@ Malformed ranges are MNP009's and do not count.
 from __future__ import annotations
 
 from mnp_toolkit.lint.model.job_definitions import job_definition_model, mnp_scope
+from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, NotApplicable, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
@@ -39,7 +40,7 @@ def check(resource: Resource, template: Template) -> RuleResult:
     return NonCompliant(
         f"MNP job definition {resource.display_name} has no open-ended node range (TargetNodes {shown}): "
         f"numNodes cannot be overridden at submit time. Make the range reaching the last node open, e.g. "
-        f"{last.target.text if last.target else '?'!r} -> {suggestion!r}."
+        f"{render_value(last.target.text if last.target else '?')} -> {render_value(suggestion)}."
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, NotApplicable, Problem, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template, as_bool
@@ -107,7 +108,7 @@ def check(resource: Resource, template: Template) -> RuleResult:
     elif isinstance(nodes, Mapping):
         for range_where, entry in scan.items("NodeProperties.NodeRangeProperties", nodes.get("NodeRangeProperties")):
             target = entry.get("TargetNodes")
-            label = f"{range_where} (TargetNodes {target!r})" if isinstance(target, str) else range_where
+            label = f"{range_where} (TargetNodes {render_value(target)})" if isinstance(target, str) else range_where
             scan.job_part(f"{label}.", entry, "Container")
     if scan.privileged:
         return NonCompliant(

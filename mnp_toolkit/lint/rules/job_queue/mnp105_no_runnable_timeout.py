@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.queues import HOW_TO_MARK_QUEUES, is_mnp_queue, mnp_queues
 from mnp_toolkit.lint.model.resource_types import JOB_QUEUE
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, NotApplicable, Rule, RuleResult, Unverifiable
@@ -19,8 +20,8 @@ def check(resource: Resource, template: Template) -> RuleResult:
         if actions is UNKNOWN:
             return Unverifiable(f"the JobStateTimeLimitActions of job queue {resource.display_name} are not fixed")
         return Unverifiable(
-            f"the JobStateTimeLimitActions of job queue {resource.display_name} is {actions!r}, not a list of "
-            "actions (CloudFormation rejects that)"
+            f"the JobStateTimeLimitActions of job queue {resource.display_name} is {render_value(actions)}, "
+            "not a list of actions (CloudFormation rejects that)"
         )
     if isinstance(actions, list) and any(not isinstance(a, Mapping) for a in actions):
         return Unverifiable(f"an entry of the JobStateTimeLimitActions of {resource.display_name} is not fixed")

@@ -11,6 +11,7 @@ that reason).
 from __future__ import annotations
 
 from mnp_toolkit.lint.model.launch_templates import compute_environments_using
+from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import LAUNCH_TEMPLATE
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, NotApplicable, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template, same_text
@@ -30,7 +31,7 @@ def check(resource: Resource, template: Template) -> RuleResult:
     shown = (
         "is not set (EC2 then allows IMDSv1 unless an account default says otherwise)"
         if tokens is None
-        else (f"is {tokens!s}")
+        else (f"is {render_value(tokens)}")
     )
     return NonCompliant(
         f"Launch template {resource.display_name}, used by compute environment "

@@ -21,7 +21,7 @@ def test_valid_num_nodes_pass(value: Any) -> None:
     assert findings_for("MNP008", _with_num_nodes(value)) == []
 
 
-@pytest.mark.parametrize(("value", "shown"), [(0, "0"), (-3, "-3"), ("abc", "'abc'"), (2.5, "2.5")])
+@pytest.mark.parametrize(("value", "shown"), [(0, "0"), (-3, "-3"), ("abc", '"abc"'), (2.5, "2.5")])
 def test_out_of_range_or_non_integer_num_nodes_fail(value: Any, shown: str) -> None:
     found = errors_or_warnings("MNP008", _with_num_nodes(value))
     assert [(f.rule, f.level.value) for f in found] == [("MNP008", "error")]

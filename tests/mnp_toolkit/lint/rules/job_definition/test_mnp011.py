@@ -22,7 +22,7 @@ def test_main_node_inside_passes(main: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("main", "expected"), [(4, "MainNode 4, but NumNodes is 4"), (-1, "must be >= 0"), ("x", "'x'")]
+    ("main", "expected"), [(4, "MainNode 4, but NumNodes is 4"), (-1, "must be >= 0"), ("x", '"x"')]
 )
 def test_main_node_outside_fails(main: Any, expected: str) -> None:
     found = errors_or_warnings("MNP011", _with_main(main))

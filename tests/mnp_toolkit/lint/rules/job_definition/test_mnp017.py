@@ -20,7 +20,7 @@ def test_valid_attempts_pass(attempts: Any) -> None:
     assert findings_for("MNP017", _with_attempts(attempts)) == []
 
 
-@pytest.mark.parametrize(("attempts", "shown"), [(0, "Attempts 0"), (11, "Attempts 11"), ("many", "'many'")])
+@pytest.mark.parametrize(("attempts", "shown"), [(0, "Attempts 0"), (11, "Attempts 11"), ("many", '"many"')])
 def test_invalid_attempts_fail(attempts: Any, shown: str) -> None:
     found = errors_or_warnings("MNP017", _with_attempts(attempts))
     assert [(f.rule, f.level.value) for f in found] == [("MNP017", "error")]

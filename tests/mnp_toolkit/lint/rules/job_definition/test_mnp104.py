@@ -26,7 +26,7 @@ def test_an_open_range_passes(targets: tuple[str, ...]) -> None:
 def test_closed_ranges_only_are_a_warning_with_the_open_form() -> None:
     found = errors_or_warnings("MNP104", _with_targets("0", "1:3"))
     assert [(f.rule, f.level.value) for f in found] == [("MNP104", "warning")]
-    assert "'1:3' -> '1:'" in found[0].message and "MnpStack/JobDefinition/Resource" in found[0].message
+    assert '"1:3" -> "1:"' in found[0].message and "MnpStack/JobDefinition/Resource" in found[0].message
 
 
 def test_an_unresolvable_range_might_be_open_so_info() -> None:

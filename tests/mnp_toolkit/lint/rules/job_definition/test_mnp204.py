@@ -23,7 +23,7 @@ def test_privileged_node_container_is_an_error(value: Any) -> None:
     _container(template)["Privileged"] = value
     found = errors_or_warnings("MNP204", template)
     assert [(f.rule, f.level.value) for f in found] == [("MNP204", "error")]
-    assert "NodeRangeProperties[0] (TargetNodes '0:').Container" in found[0].message
+    assert 'NodeRangeProperties[0] (TargetNodes "0:").Container' in found[0].message
     assert "MnpStack/JobDefinition/Resource" in found[0].message
 
 

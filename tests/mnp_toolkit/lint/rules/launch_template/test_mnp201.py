@@ -26,7 +26,7 @@ def test_optional_tokens_are_an_error() -> None:
     found = errors_or_warnings("MNP201", template)
     assert [(f.rule, f.level.value, f.resource) for f in found] == [("MNP201", "error", "LaunchTemplate")]
     message = found[0].message
-    assert "MnpStack/ComputeEnvironment/LaunchTemplate" in message and "is optional" in message
+    assert "MnpStack/ComputeEnvironment/LaunchTemplate" in message and 'is "optional"' in message
     assert "MnpStack/ComputeEnvironment/Resource" in message
 
 
