@@ -8,7 +8,6 @@ and botocore itself for the Region variables. AWS_ENDPOINT_URL points every clie
 
 from __future__ import annotations
 
-import contextlib
 import io
 import socket
 import threading
@@ -117,7 +116,9 @@ class SilentEndpoint:
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(64)
+        self.listener.settimeout(0.1)  # so that close() stops the accept loop promptly
         self.accepted: list[socket.socket] = []
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
@@ -126,16 +127,21 @@ class SilentEndpoint:
         return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
 
     def _serve(self) -> None:
-        with contextlib.suppress(OSError):
-            while True:
+        while not self._stop.is_set():
+            try:
                 conn, _ = self.listener.accept()
-                self.accepted.append(conn)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted.append(conn)
 
     def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
         self.listener.close()
         for conn in self.accepted:
             conn.close()
-        self._thread.join(timeout=10)
 
 
 @pytest.fixture
