@@ -128,6 +128,12 @@ def serve(
     """
     if idle_timeout is not None and idle_timeout <= 0:
         raise LocalAwsError(f"idle timeout must be positive seconds, got {idle_timeout}")
+    from mnp_local import runner
+
+    try:  # before moto is imported: a bad MNP_LOCAL_* setting fails at once
+        runner.RunnerSettings.from_environment()
+    except runner.SettingsError as error:
+        raise LocalAwsError(str(error)) from None
     watched_pid = parent_pid if parent_pid is not None else os.getppid()
     # Warnings (moto's unsupported resource types, a failed change set with its traceback) stay
     # visible; werkzeug's line per request only with --verbose.
@@ -136,8 +142,6 @@ def serve(
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    from mnp_local import runner
-
     server, tracker, bound_port = _start_moto(port=port)
     endpoint = f"http://{LOOPBACK}:{bound_port}"
     installed = runner.current()

@@ -21,10 +21,15 @@ is faithful and what is not (no image runs: there is no container engine).
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
+# Light modules only at import time: the settings are checked before moto is imported (a bad setting then
+# fails in milliseconds), and the reaper runs without the package.
 from mnp_local.runner.events import JobStateChange, NodeOutput
-from mnp_local.runner.runner import Runner
 from mnp_local.runner.settings import RunnerSettings, SettingsError
+
+if TYPE_CHECKING:
+    from mnp_local.runner.runner import Runner
 
 _lock = threading.Lock()
 _runner: Runner | None = None
@@ -34,6 +39,7 @@ def install(settings: RunnerSettings | None = None) -> Runner:
     """Hook the runner into moto (idempotent); the settings default to the ``MNP_LOCAL_*`` variables."""
     global _runner
     from mnp_local.runner import hooks
+    from mnp_local.runner.runner import Runner
 
     with _lock:
         if _runner is None:
@@ -59,7 +65,6 @@ def shutdown() -> None:
 __all__ = [
     "JobStateChange",
     "NodeOutput",
-    "Runner",
     "RunnerSettings",
     "SettingsError",
     "current",

@@ -94,8 +94,8 @@ IMAGE_NOTICE = (
     "(docs/local-run.md)"
 )
 SEED_NOTICE = (
-    "mnp_local: child nodes launch in an order and with delays drawn from seed {seed} (job {sequence} of this "
-    "emulator; set MNP_LOCAL_SEED={seed} and submit in the same order to reproduce them)"
+    "mnp_local: attempt {attempt}: child nodes launch in the order {order}, with delays drawn from seed {seed} "
+    "(job {sequence} of this emulator; set MNP_LOCAL_SEED={seed} and submit in the same order to reproduce them)"
 )
 _POLL_MIN = 0.002
 _POLL_MAX = 0.05
@@ -218,6 +218,7 @@ class JobRun(threading.Thread):
         self._job_dir: Path | None = None
         self.attempt = 0
         self._notice_written = False
+        self._launch_order = ""
 
     # ------------------------------------------------------------------------------------- control
 
@@ -406,6 +407,13 @@ class JobRun(threading.Thread):
         main = node_runs[self.parent.main_node]
         for node in node_runs:
             self._prepare(node, plan)
+        # The children's launch delays (after the main node is RUNNING), drawn before anything starts so
+        # the main node's log can say in which order they will come up.
+        children = [node for node in node_runs if node is not main]
+        delay_max = self.context.settings.child_delay_max
+        delays = {child.index: self.rng.uniform(0.0, delay_max) for child in children}
+        children.sort(key=lambda node: delays[node.index])
+        self._launch_order = ", ".join(str(child.index) for child in children) or "(no children)"
         self._set(self.parent, "STARTING")
         if not self._launch(main):
             kind = "terminated" if main.terminated else "main"
@@ -418,11 +426,8 @@ class JobRun(threading.Thread):
         self._set(self.parent, "RUNNING", started_ms=main.job.started_ms)
         self._record_parent_attempt(main, None)
         attempt_started = time.monotonic()
-        children = [node for node in node_runs if node is not main]
-        delay_max = self.context.settings.child_delay_max
         for child in children:
-            child.launch_at = attempt_started + self.rng.uniform(0.0, delay_max)
-        children.sort(key=lambda node: node.launch_at)
+            child.launch_at = attempt_started + delays[child.index]
         poll = _POLL_MIN
         while True:
             self._check()
@@ -576,17 +581,22 @@ class JobRun(threading.Thread):
             revision=int(self.parent.job_definition.revision),
             region=self.region,
         )
-        if node.index == self.parent.main_node and not self._notice_written:
+        notices: list[tuple[int, str]] = []
+        if node.index == self.parent.main_node:
             now = _now_ms()
-            node.writer.put(
-                [
-                    (now, IMAGE_NOTICE.format(image=node.container.get("image", "(none)"))),
-                    (now, SEED_NOTICE.format(seed=self.seed, sequence=self.sequence)),
-                ]
+            if not self._notice_written:
+                notices.append((now, IMAGE_NOTICE.format(image=node.container.get("image", "(none)"))))
+                self._notice_written = True
+            notices.append(
+                (
+                    now,
+                    SEED_NOTICE.format(
+                        attempt=self.attempt, order=self._launch_order, seed=self.seed, sequence=self.sequence
+                    ),
+                )
             )
-            self._notice_written = True
         # The awslogs driver creates the stream when the container starts, output or not.
-        node.writer.put([])
+        node.writer.put(notices)
         prefix = self.context.namespaces().exec_prefix(node.namespace) if node.namespace else []
         try:
             node.process = start_node_process(

@@ -52,7 +52,9 @@ class MetadataServer:
         self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, name="mnp-ecs-metadata", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="mnp-ecs-metadata", daemon=True
+        )
         self._thread.start()
 
     def url(self, token: str, *, host: str = LOOPBACK, port: int | None = None) -> str:

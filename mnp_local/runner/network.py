@@ -10,9 +10,9 @@ DescribeJobs shows its address in ``container.networkInterfaces[].privateIpv4Add
   listen on their own address (the ECS task metadata endpoint tells a node which one it has).
 * ``netns`` (root on Linux): each node runs in a network namespace of its own, with a veth pair to a
   bridge and an address in ``10.B.0.0/16``; ``0.0.0.0`` then means the node's own interface, as on AWS.
-  The emulator is reached through a relay on the bridge's address. ``tc netem`` is not available on
-  every kernel (it is not on the machine this was built on), so latency or loss between nodes needs a
-  user-space relay such as :class:`TcpRelay` in front of a node's port.
+  The emulator is reached through a relay (:class:`TcpRelay`) on the bridge's address. ``tc netem`` is
+  not available on every kernel (it is not on the machine this was built on), so latency or loss
+  between nodes would need a user-space relay in front of a node's port; the runner offers none yet.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import os
 import socket
 import subprocess
 import threading
-import time
 from dataclasses import dataclass
 
 from mnp_local.runner.processes import Reaper
@@ -157,12 +156,11 @@ class NamespaceNetwork:
 
 
 class TcpRelay:
-    """Accepts TCP connections on ``listen`` and relays each to ``target``, optionally delaying every chunk
-    by ``delay`` seconds in each direction (latency injection without ``tc netem``)."""
+    """Accepts TCP connections on ``listen`` and relays each to ``target`` (lets nodes in network
+    namespaces reach the emulator and the task metadata endpoint, which listen on 127.0.0.1 only)."""
 
-    def __init__(self, listen: tuple[str, int], target: tuple[str, int], *, delay: float = 0.0) -> None:
+    def __init__(self, listen: tuple[str, int], target: tuple[str, int]) -> None:
         self.target = target
-        self.delay = delay
         self._server = socket.create_server(listen, reuse_port=False)
         self.address = self._server.getsockname()[:2]
         self._closed = threading.Event()
@@ -184,14 +182,20 @@ class TcpRelay:
             client.close()
             return
         upstream.settimeout(None)
-        for source, sink in ((client, upstream), (upstream, client)):
-            threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+        pumps = [
+            threading.Thread(target=self._pump, args=(source, sink), daemon=True)
+            for source, sink in ((client, upstream), (upstream, client))
+        ]
+        for pump in pumps:
+            pump.start()
+        for pump in pumps:
+            pump.join()
+        client.close()
+        upstream.close()
 
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while chunk := source.recv(65536):
-                if self.delay:
-                    time.sleep(self.delay)
                 sink.sendall(chunk)
         except OSError:
             pass

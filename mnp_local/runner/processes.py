@@ -42,7 +42,7 @@ def docker_exit_code(returncode: int) -> int:
 
 
 class Reaper:
-    """Talks to ``python -m mnp_local.runner.reaper``; see that module. Thread-safe; starts lazily."""
+    """Talks to the reaper process (:mod:`mnp_local.runner.reaper`); thread-safe; starts lazily."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -51,14 +51,15 @@ class Reaper:
     def _stdin(self) -> IO[str] | None:
         if self._process is None or self._process.poll() is not None:
             try:
+                # The file itself in isolated mode, not ``-m``: importing the package would import moto
+                # (over a second of start-up); the reaper needs the standard library only.
                 self._process = subprocess.Popen(
-                    [sys.executable, "-m", "mnp_local.runner.reaper"],
+                    [sys.executable, "-I", str(Path(__file__).with_name("reaper.py"))],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                     text=True,
                     start_new_session=True,
-                    env=_reaper_env(),
                 )
             except OSError as error:
                 logger.warning("cannot start the node reaper (%s): nodes may outlive a killed emulator", error)
@@ -90,13 +91,6 @@ class Reaper:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _reaper_env() -> dict[str, str]:
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-    return env
 
 
 class NodeProcess:

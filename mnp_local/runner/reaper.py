@@ -1,4 +1,4 @@
-"""``python -m mnp_local.runner.reaper``: clean up after the emulator however it ends, SIGKILL included.
+"""The node reaper: cleans up after the emulator however it ends, SIGKILL included.
 
 The emulator starts one reaper and tells it, on the reaper's stdin, what it creates for node processes:
 
@@ -8,8 +8,8 @@ The emulator starts one reaper and tells it, on the reaper's stdin, what it crea
 
 When stdin reaches end of file (the emulator closed it, exited or was killed), the reaper SIGKILLs every
 process group still listed, deletes the namespaces and links, removes the directories, and exits. A node
-process that the emulator could not stop itself therefore never outlives it. Standard library only, so it
-starts in milliseconds.
+process that the emulator could not stop itself therefore never outlives it. The emulator runs this file
+directly (``python -I .../reaper.py``): standard library only, so it starts in milliseconds.
 """
 
 from __future__ import annotations
