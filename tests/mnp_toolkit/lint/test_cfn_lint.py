@@ -123,3 +123,20 @@ def test_one_class_per_rule_with_cfn_lint_levels() -> None:
     # cfn-lint's own rules leave the 9xxx range free.
     builtin = Rules.create_from_directory(str(Path(__import__("cfnlint").__file__).parent / "rules"))
     assert not {rule_id for rule_id in builtin.data if rule_id[1:2] == "9"}
+
+
+def test_the_documented_commands_are_the_tested_ones() -> None:
+    """README and docs/rule-pack.md give the command these tests run, and a workflow that uploads SARIF."""
+    import re
+
+    import yaml
+
+    readme = (REPO / "README.md").read_text()
+    guide = (REPO / "docs" / "rule-pack.md").read_text()
+    assert f"-a {MODULE}" in readme
+    assert f"cfn-lint template.yaml -a {MODULE}" in guide
+    [workflow] = re.findall(r"```yaml\n(# \.github/workflows/mnp-lint\.yml\n.*?)```", guide, re.S)
+    steps = yaml.safe_load(workflow)["jobs"]["lint"]["steps"]
+    runs = " ".join(step.get("run", "") for step in steps)
+    assert "mnp lint cdk.out --format github" in runs and "--format sarif" in runs
+    assert any(step.get("uses", "").startswith("github/codeql-action/upload-sarif") for step in steps)
