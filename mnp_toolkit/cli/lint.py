@@ -29,17 +29,9 @@ from mnp_toolkit import __version__
 from mnp_toolkit.errors import UserError
 from mnp_toolkit.lint.engine import lint_template
 from mnp_toolkit.lint.findings import Finding, Summary
-from mnp_toolkit.lint.formats.sarif import default_rules_uri
+from mnp_toolkit.lint.formats.text import render_text
 from mnp_toolkit.lint.loader import TemplateLoadError, acknowledge_from_assembly, load_templates
 from mnp_toolkit.lint.packs import mnp_pack
-from mnp_toolkit.lint.report import (
-    catalog_json,
-    catalog_markdown,
-    render_github,
-    render_json,
-    render_sarif,
-    render_text,
-)
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -111,13 +103,20 @@ def run_lint(args: argparse.Namespace) -> int:
         findings, templates = lint_paths(list(args.paths))
     except TemplateLoadError as error:
         raise UserError(str(error), EXIT_INPUT_ERROR) from None
+    # Each format is imported when chosen: the default text report keeps the start-up small.
     if args.format == "json":
+        from mnp_toolkit.lint.formats.document import render_json
+
         report = render_json(findings, templates=templates)
     elif args.format == "sarif":
+        from mnp_toolkit.lint.formats.sarif import default_rules_uri, render_sarif
+
         report = render_sarif(
             findings, rules=mnp_pack().rules, version=__version__, rules_uri=args.rules_uri or default_rules_uri()
         )
     elif args.format == "github":
+        from mnp_toolkit.lint.formats.github import render_github
+
         report = render_github(findings, templates=templates, strict=args.strict, verbose=args.verbose)
     else:
         report = render_text(findings, templates=templates, strict=args.strict, verbose=args.verbose)
@@ -126,6 +125,8 @@ def run_lint(args: argparse.Namespace) -> int:
 
 
 def run_rules(args: argparse.Namespace) -> int:
+    from mnp_toolkit.lint.formats.catalog import catalog_json, catalog_markdown
+
     pack = mnp_pack()
     if args.format == "json":
         print(catalog_json(pack.rules))
