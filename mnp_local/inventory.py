@@ -132,6 +132,9 @@ def read_inventory(*, endpoint: str) -> Inventory:
                 "state": queue.get("state"),
                 "priority": queue.get("priority"),
                 "compute_environments": [item["computeEnvironment"] for item in order],
+                "time_limit_actions": {
+                    action["reason"]: action["maxTimeSeconds"] for action in queue.get("jobStateTimeLimitActions") or []
+                },
             }
         )
     for definition in batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"]:
@@ -206,7 +209,14 @@ def format_inventory(inventory: Inventory) -> str:
     )
     section(
         "Job queues",
-        [f"{q['name']} {q['state']} -> {len(q['compute_environments'])} CE(s)" for q in inventory.job_queues],
+        [
+            f"{q['name']} {q['state']} -> {len(q['compute_environments'])} CE(s)"
+            + "".join(
+                f", cancel in RUNNABLE after {seconds // 60} min on {reason}"
+                for reason, seconds in sorted((q.get("time_limit_actions") or {}).items())
+            )
+            for q in inventory.job_queues
+        ],
     )
     section(
         "Job definitions (ACTIVE)",

@@ -3,8 +3,9 @@
 One emulated AWS for the module (bootstrapped once); each config is deployed once and shared by its
 checks. What is checked is what the emulated AWS reports through the AWS APIs (boto3), never the
 template. Where moto cannot model a behaviour even with mnp_local's adapters, the test says so and
-does not assert it (see docs/local-deploy.md): node jobs (``JOB#N``) of a multi-node job, and a
-queue's ``JobStateTimeLimitActions`` (moto's Batch API has no such field).
+does not assert it (see docs/local-deploy.md). The sample multi-node job really runs (mnp_local's node
+runner, docs/local-run.md): the test checks its nodes came up main first, each printed its line and the
+job SUCCEEDED.
 """
 
 from __future__ import annotations
@@ -206,12 +207,18 @@ def test_job_queues_point_at_the_stack_compute_environments(deployed: Deployed) 
         assert set(queue["compute_environments"]) <= arns
 
 
-@pytest.mark.skip(
-    reason="moto cannot model it: its Batch API has no JobStateTimeLimitActions; the queue's RUNNABLE "
-    "timeout is checked on the synthesized template by tests/constructs_lib/test_job_queue.py"
-)
-def test_queue_runnable_timeout_is_deployed() -> None:
-    raise AssertionError("not reachable: skipped")
+def test_queue_runnable_timeouts_are_deployed(deployed: Deployed) -> None:
+    """The queue's jobStateTimeLimitActions (kept by mnp_local's queue adapter) are the configured ones."""
+    by_name = {q["name"]: q for q in deployed.inventory.job_queues}
+    for configured in deployed.config.job_queues:
+        queue = by_name[f"{deployed.config.stack_name}-{configured.name}"]
+        expected = {
+            "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE": configured.runnable_timeout_minutes * 60,
+            "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT": configured.runnable_timeout_minutes * 60,
+        }
+        if configured.capacity_timeout_minutes is not None:
+            expected["CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"] = configured.capacity_timeout_minutes * 60
+        assert queue["time_limit_actions"] == expected
 
 
 def test_update_of_a_changed_config_is_in_place(local: Environment) -> None:
@@ -238,16 +245,28 @@ def test_update_of_a_changed_config_is_in_place(local: Environment) -> None:
     }
 
 
-def test_sample_job_is_submitted_with_mnp(local: Environment) -> None:
+def test_sample_job_runs_every_node_main_first(local: Environment) -> None:
     deployed = deploy_config(local, "default.yaml", CONFIG_DIR / "default.yaml")
-    if demo.mnp_command() is None:
-        pytest.skip("the `mnp submit` command is not built yet")
     said: list[str] = []
     job_id = demo.submit_and_show(endpoint=local.endpoint, inventory=deployed.inventory, say=said.append)
     assert job_id, "\n".join(said)
-    (job,) = client("batch", endpoint=local.endpoint).describe_jobs(jobs=[job_id])["jobs"]
+    batch = client("batch", endpoint=local.endpoint)
+    (job,) = batch.describe_jobs(jobs=[job_id])["jobs"]
     (configured,) = deployed.config.job_definitions
     assert job["jobQueue"].endswith(f"/{deployed.config.stack_name}-{deployed.config.job_queues[0].name}")
     assert f"/{deployed.config.stack_name}-{configured.name}:" in job["jobDefinition"]
-    # moto creates no node jobs for a multi-node job: the output must say so rather than show nodes.
-    assert any("creates no node jobs" in line for line in said)
+    assert job["status"] == "SUCCEEDED", "\n".join(said)
+    nodes = batch.describe_jobs(jobs=[f"{job_id}#{i}" for i in range(configured.num_nodes)])["jobs"]
+    by_index = {node["nodeDetails"]["nodeIndex"]: node for node in nodes}
+    main = by_index[configured.main_node]
+    assert all(node["startedAt"] >= main["startedAt"] for node in nodes)
+    for index in by_index:
+        where = (
+            "self" if index == configured.main_node else main["container"]["networkInterfaces"][0]["privateIpv4Address"]
+        )
+        assert any(line.endswith(f"node {index} of {configured.num_nodes}, main at {where}") for line in said), said
+    assert any(
+        line.startswith(f"Nodes came up in this order (startedAt): node {configured.main_node} (main) +0 ms")
+        for line in said
+    )
+    assert not any("simply succeeds" in line or "creates no node jobs" in line for line in said)
