@@ -21,6 +21,7 @@ SECTIONS = [
     ("Synth cost and scale", ["bench/bench_synth.py"]),
     ("mnp lint", ["bench/bench_lint.py"]),
     ("Node rendezvous", ["bench/bench_rendezvous.py"]),
+    ("Local node runner", ["bench/bench_runner.py"]),
     ("mnp audit", ["bench/bench_audit.py"]),
 ]
 
