@@ -61,10 +61,12 @@ from mnp_toolkit.lint.loader import (
     closest_acknowledgement,
     load_template_file,
     logical_id_paths,
+    read_text_file,
     stack_metadata,
 )
 from mnp_toolkit.lint.packs import mnp_pack
 from mnp_toolkit.lint.rule import Level, Rule
+from mnp_toolkit.lint.source import SourceError, parse_json
 from mnp_toolkit.lint.template import Template
 
 PLUGIN_NAME = PACK_NAME
@@ -113,8 +115,8 @@ def nested_stack_templates(template: Template, template_path: Path) -> list[Path
     by_hash: dict[str, str] = {}
     assets_path = template_path.with_name(template_path.name.removesuffix(".template.json") + ".assets.json")
     try:
-        files = json.loads(assets_path.read_text(encoding="utf-8")).get("files") or {}
-    except (OSError, json.JSONDecodeError, AttributeError):
+        files = parse_json(read_text_file(assets_path)).get("files") or {}
+    except (TemplateLoadError, SourceError, AttributeError):
         files = {}
     for asset_hash, asset in files.items():
         source = (asset.get("source") or {}).get("path") if isinstance(asset, Mapping) else None

@@ -46,8 +46,8 @@ def default_rules_uri() -> str | None:
 def _artifact_uri(template: str, base: str) -> tuple[str, bool]:
     """(URI, relative to ``base``?) for a template path."""
     relative = relative_path(template, base=base)
-    if os.path.isabs(relative):
-        return Path(relative).as_uri(), False
+    if os.path.isabs(relative) or relative.startswith(".."):  # outside the working directory
+        return Path(os.path.abspath(template)).as_uri(), False
     return quote(relative), True
 
 

@@ -127,3 +127,19 @@ def test_github_escapes_what_would_forge_commands(tmp_path: Path, capsys: pytest
     assert not any(line.startswith("::error file=x") for line in annotations)
     [mnp001] = [line for line in annotations if "title=MNP001" in line]
     assert "Stack/Ce\\n::error file=x::forged %250A" in mnp001
+
+
+def test_sarif_template_outside_the_working_directory_is_an_absolute_uri(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    template = mnp_environment()
+    props(template, "ComputeEnvironment")["Type"] = "UNMANAGED"
+    (tmp_path / "other.template.json").write_text(json.dumps(template))
+    _, out = _run(capsys, "../other.template.json", "--format", "sarif")
+    log = json.loads(out)
+    jsonschema.Draft4Validator(SCHEMA).validate(log)
+    [result] = log["runs"][0]["results"]
+    artifact = result["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert artifact == {"uri": (tmp_path / "other.template.json").resolve().as_uri()}
