@@ -44,6 +44,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop when this process exits (default: the process that started the server)",
     )
     serve.add_argument("--verbose", action="store_true", help="log every request")
+    runner = serve.add_argument_group(
+        "multi-node parallel jobs",
+        "how the node runner runs them (each sets the MNP_LOCAL_* variable; docs/local-run.md)",
+    )
+    runner.add_argument(
+        "--time-scale",
+        metavar="FACTOR",
+        help="multiply the AWS durations the emulator waits out (queue maxTimeSeconds, attemptDurationSeconds, "
+        "the 30 s stop grace); e.g. 0.01 (MNP_LOCAL_TIME_SCALE, default 1)",
+    )
+    runner.add_argument(
+        "--seed", metavar="N", help="seed of the child-node launch order and delays (MNP_LOCAL_SEED, default: random)"
+    )
+    runner.add_argument(
+        "--node-network",
+        choices=("loopback", "netns"),
+        help="a 127.x.y.z address per node, or a network namespace per node (root) (MNP_LOCAL_NODE_NETWORK)",
+    )
     deploy = commands.add_parser(
         "deploy",
         help="start the emulated AWS, cdk bootstrap + deploy, mnp submit + status, list, cdk destroy",
@@ -67,6 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             if not 0 <= args.port <= 65535:
                 raise LocalAwsError(f"--port must be 0..65535, got {args.port}")
+            for flag, variable in (
+                ("time_scale", "MNP_LOCAL_TIME_SCALE"),
+                ("seed", "MNP_LOCAL_SEED"),
+                ("node_network", "MNP_LOCAL_NODE_NETWORK"),
+            ):
+                if getattr(args, flag) is not None:
+                    os.environ[variable] = str(getattr(args, flag))
             code = serve(
                 port=args.port,
                 port_file=args.port_file,

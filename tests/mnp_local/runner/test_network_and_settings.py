@@ -66,9 +66,9 @@ def test_each_node_in_a_network_namespace_of_its_own() -> None:
     assert _namespaces() == before
 
 
-def _serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _serve(env: dict[str, str], *flags: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mnp_local", "serve", "--idle-timeout", "5"],
+        [sys.executable, "-m", "mnp_local", "serve", "--idle-timeout", "5", *flags],
         cwd=REPO_ROOT,
         env={**os.environ, **env},
         capture_output=True,
@@ -93,3 +93,9 @@ def test_a_bad_setting_stops_the_emulator_with_a_message_naming_it(variable: str
     completed = _serve({variable: value})
     assert completed.returncode == 2, completed.stdout + completed.stderr
     assert variable in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_serve_flags_set_the_same_settings() -> None:
+    completed = _serve({}, "--time-scale", "-2")
+    assert completed.returncode == 2
+    assert "MNP_LOCAL_TIME_SCALE='-2' must be a positive finite number" in completed.stderr
