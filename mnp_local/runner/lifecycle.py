@@ -153,6 +153,9 @@ class NodeRun:
     phase: str = "waiting"  # waiting | running | done
     stop_reason: str | None = None
     terminated: bool = False
+    #: Stopped by a timeout or TerminateJob: FAILED whatever its exit code (stopped because the main node
+    #: exited, a node ends by its exit code).
+    fail_on_stop: bool = False
     stop_sent_at: float | None = None
 
 
@@ -421,7 +424,8 @@ class JobRun(threading.Thread):
             self._record_parent_attempt(main, end)
             if not self._will_retry(end):
                 self._finish_job(end)
-                self._stop_nodes([node for node in node_runs if node is not main], STOPPED_BY_MAIN, terminated=False)
+                others = [node for node in node_runs if node is not main]
+                self._stop_nodes(others, STOPPED_BY_MAIN, terminated=False, fail=False)
             return end
         self._set(self.parent, "RUNNING", started_ms=main.job.started_ms)
         self._record_parent_attempt(main, None)
@@ -439,7 +443,7 @@ class JobRun(threading.Thread):
                     busy = True
             for node in node_runs:
                 if node.phase == "running" and node.job.stop_request is not None and node.stop_sent_at is None:
-                    node.terminated = True
+                    node.terminated = node.fail_on_stop = True
                     node.stop_reason = node.job.stop_request[1]
                     self._signal(node, signal.SIGTERM)
                 if node.phase == "running" and self._reap(node):
@@ -699,7 +703,8 @@ class JobRun(threading.Thread):
         node.phase = "done"
         now = _now_ms()
         reason = node.stop_reason if node.stop_reason is not None else ESSENTIAL_EXITED
-        status = "SUCCEEDED" if code == 0 and node.stop_reason is None else "FAILED"
+        # "Individual nodes exit and move to SUCCEEDED or FAILED based on their exit code."
+        status = "SUCCEEDED" if code == 0 and not node.fail_on_stop else "FAILED"
         with node.job.lock:
             container = {**node.job.container, "exitCode": code}
             if node.job.attempt_details:
@@ -732,13 +737,17 @@ class JobRun(threading.Thread):
             if node.phase == "running" and node.stop_sent_at is not None and now - node.stop_sent_at >= grace:
                 node.process.signal_group(signal.SIGKILL)  # type: ignore[union-attr]
 
-    def _stop_nodes(self, nodes: list[NodeRun], reason: str, *, terminated: bool, retrying: bool = False) -> None:
-        """SIGTERM ``nodes``, SIGKILL those still running after the grace period, and record how each ended;
-        a node never launched is FAILED, unless the job is ``retrying`` (it waits for the next attempt)."""
+    def _stop_nodes(
+        self, nodes: list[NodeRun], reason: str, *, terminated: bool, fail: bool, retrying: bool = False
+    ) -> None:
+        """SIGTERM ``nodes``, SIGKILL those still running after the grace period, and record how each ended
+        (``fail``: FAILED whatever the exit code); a node never launched is FAILED, unless the job is
+        ``retrying`` (it waits for the next attempt)."""
         for node in nodes:
             if node.phase == "running":
                 node.stop_reason = node.stop_reason or reason
                 node.terminated = node.terminated or terminated
+                node.fail_on_stop = node.fail_on_stop or fail
                 self._signal(node, signal.SIGTERM)
         while any(node.phase == "running" for node in nodes):
             for node in nodes:
@@ -754,7 +763,7 @@ class JobRun(threading.Thread):
                 self._set(
                     node.job,
                     "FAILED",
-                    status_reason=reason if terminated else NEVER_LAUNCHED,
+                    status_reason=reason if fail else NEVER_LAUNCHED,
                     stopped_ms=now,
                     is_terminated=terminated,
                 )
@@ -771,12 +780,12 @@ class JobRun(threading.Thread):
             # "If the main node exits, the job is considered finished": the parent ends now, its
             # children are stopped after.
             self._finish_job(end)
-        self._stop_nodes(others, STOPPED_BY_MAIN, terminated=False, retrying=retrying)
+        self._stop_nodes(others, STOPPED_BY_MAIN, terminated=False, fail=False, retrying=retrying)
         return end
 
     def _stop_attempt(self, kind: str, reason: str) -> AttemptEnd:
         """Timeout or TerminateJob: every node is stopped with ``reason``; the job FAILS with it."""
-        self._stop_nodes(self._nodes, reason, terminated=kind == "terminated")
+        self._stop_nodes(self._nodes, reason, terminated=kind == "terminated", fail=True)
         main = self._nodes[self.parent.main_node]
         end = AttemptEnd(kind, main.job.container.get("exitCode"), reason)
         self._record_parent_attempt(main, end)

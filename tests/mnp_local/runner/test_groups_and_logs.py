@@ -109,6 +109,7 @@ def test_other_bad_submits_are_client_errors(env: Environment) -> None:
         ({"timeout": {"attemptDurationSeconds": 10}}, "minimum value for the timeout is 60"),
         ({"containerOverrides": {"command": ["x"]}}, "nodeOverrides"),
         ({"nodeOverrides": {"numNodes": 1001}}, "1000 nodes"),
+        ({"arrayProperties": {"size": 2}}, "cannot be an array job"),
     ):
         request = {"jobName": "ok-name", "jobQueue": env.queue, "jobDefinition": definition, **extra}
         with pytest.raises(ClientError, match=problem):

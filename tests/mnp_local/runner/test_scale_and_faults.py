@@ -116,7 +116,7 @@ def _launch_order(emu: Emulator, job_id: str, num_nodes: int) -> tuple[list[int]
 
 
 def test_children_come_up_in_random_order_that_a_seed_reproduces(tmp_path: Path) -> None:
-    """ "The child nodes come up in random order": the order is drawn from MNP_LOCAL_SEED (written in the
+    """User guide: "The child nodes come up in random order": the order is drawn from MNP_LOCAL_SEED (written in the
     main node's log), the same seed gives the same order, and the children really start in that order."""
     orders = []
     for _ in range(2):
