@@ -119,7 +119,8 @@ def serve(
     parent_pid: int | None = None,
     verbose: bool = False,
 ) -> int:
-    """Serve until idle for ``idle_timeout`` seconds, the parent process dies, or SIGTERM/SIGINT.
+    """Serve until idle for ``idle_timeout`` seconds (no request, and no multi-node job running), the parent
+    process dies, or SIGTERM/SIGINT.
 
     ``port`` 0 takes a free port from the kernel; the bound port is printed and, if ``port_file`` is
     given, written to it (atomically, so a reader never sees a partial number). ``parent_pid``
@@ -158,6 +159,9 @@ def serve(
             if not _process_alive(watched_pid) or os.getppid() == 1:
                 reason = f"parent process {watched_pid} is gone"
                 break
+            if installed is not None and installed.busy():
+                # A job's nodes may run for a long time without calling the API: not idle.
+                tracker.last_request = time.monotonic()
             if idle_timeout is not None and time.monotonic() - tracker.last_request > idle_timeout:
                 reason = f"idle for {idle_timeout:g} s"
                 break

@@ -135,6 +135,11 @@ class Runner:
         returns a function that removes them."""
         return self.listeners.add(state=state, output=output)
 
+    def busy(self) -> bool:
+        """Whether a job is running (its nodes may not call the API for a long time)."""
+        with self._lock:
+            return bool(self._runs)
+
     def run_of(self, job: MnpJob) -> JobRun | None:
         parent_id = job.parent_id if isinstance(job, MnpNodeJob) else job.job_id
         with self._lock:

@@ -99,3 +99,21 @@ def test_serve_flags_set_the_same_settings() -> None:
     completed = _serve({}, "--time-scale", "-2")
     assert completed.returncode == 2
     assert "MNP_LOCAL_TIME_SCALE='-2' must be a positive finite number" in completed.stderr
+
+
+def test_a_running_job_keeps_the_emulator_from_stopping_as_idle() -> None:
+    """--idle-timeout counts requests; a job whose nodes run without calling the API is not idleness."""
+    import time
+
+    from mnp_local import LocalAws
+    from tests.mnp_local.runner.emulator import Emulator, shell_node
+
+    with LocalAws(env={"MNP_LOCAL_TIME_SCALE": "0.002"}, idle_timeout=1) as endpoint:
+        emu = Emulator(endpoint=endpoint)
+        queue = emu.queue(emu.compute_environment())
+        job_id = emu.submit(queue, emu.definition(("0:", {"command": shell_node("sleep 4")}), num_nodes=1))
+        emu.wait_status(job_id, "RUNNING")
+        time.sleep(2)  # no request for twice the idle timeout while the node runs
+        assert emu.job(job_id)["status"] == "RUNNING"
+        emu.batch.terminate_job(jobId=job_id, reason="done")
+        assert emu.wait_status(job_id, "FAILED")["statusReason"] == "done"
