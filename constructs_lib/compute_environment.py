@@ -20,10 +20,24 @@ permissions). cdk-nag reports that as AwsSolutions-IAM4; the role is exposed as 
 a stack can acknowledge it (AWS maintains that policy as the agent changes; a hand-copied policy would
 silently fall behind), or pass ``instance_role`` to use its own.
 
-IMDS hop limit: the default 2 matches what the Amazon Linux 2023 ECS-optimized AMI sets and lets tools
-inside containers (which sit one network hop further away) read instance metadata such as the AZ or the
-instance type. Job containers get their AWS credentials from the job role through the ECS credentials
-endpoint, not from IMDS. Set ``imds_hop_limit=1`` to cut containers off from IMDS entirely.
+IMDS hop limit: 1 by default. The ECS agent runs in the host's network namespace, one hop from IMDS, so
+it keeps working; containers in ``bridge`` mode sit a hop further and cannot complete an IMDSv2 request;
+MNP containers (``awsvpc``) are already cut off by ``ECS_AWSVPC_BLOCK_IMDS``; and containers in ``host``
+mode (single-node jobs sent to this environment's queue) reach IMDS whatever the limit: only who may
+submit (``constructs_lib.security.SubmitterPolicy``) closes that path. The usual reason for 2, "tools in
+containers read metadata", does not hold here: the jobs get credentials from their job role through the
+ECS credential endpoint, and the AZ, instance type and addresses through the ``AWS_BATCH_*`` variables
+and ECS's task metadata endpoint, none of which is IMDS. Pass ``imds_hop_limit=2`` for images that insist
+on IMDS from a bridge-mode container. See docs/security.md.
+
+EFA driver: installed at boot from a pinned installer version (``EFA_INSTALLER_VERSION``), whose GPG
+signature is checked against the fingerprint AWS publishes before anything is unpacked; a mismatch ends
+the boot script with a message on the console, and the driver is not installed.
+
+Egress: all outbound traffic by default; ``restricted_egress=True`` allows only HTTPS (443) out and all
+traffic to the node group itself (MPI, NCCL and EFA between the nodes). DNS, NTP and IMDS are not
+filtered by security groups (Amazon VPC user guide, security group rules), so they keep working; a
+file system (NFS 2049, Lustre 988) or any other port needs an ``additional_security_groups`` group.
 """
 
 from __future__ import annotations
@@ -37,6 +51,7 @@ from aws_cdk import Acknowledgment, Stack, Token, Validations
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from constructs_lib._nag import NAG_IAM4, NAG_PLUGIN, nag_finding_value
@@ -55,6 +70,7 @@ MAX_ADDITIONAL_SECURITY_GROUPS = MAX_SECURITY_GROUPS - 1
 DEFAULT_ROOT_VOLUME_GIB = 100
 ROOT_DEVICE_NAME = "/dev/xvda"
 _FAMILY = re.compile(r"^[a-z][a-z0-9-]*$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 #: The AWS-managed policy aws-cdk-lib attaches to the container instances' role.
 ECS_INSTANCE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
@@ -76,21 +92,85 @@ class MnpComputeEnvironmentProps:
     root_volume_size_gib: int = DEFAULT_ROOT_VOLUME_GIB
     name: str | None = None
     efa: bool = False
-    imds_hop_limit: int = 2
+    imds_hop_limit: int = 1
     instance_role: iam.IRole | None = None
     images: tuple[batch.EcsMachineImage, ...] = ()
     install_efa_driver: bool = True
     block_container_imds: bool = True
+    restricted_egress: bool = False
+    root_volume_kms_key: kms.IKey | None = None
+    efa_installer_sha256: str | None = None
 
 
-#: Installs the EFA kernel driver at boot (``--minimal``: driver and rdma-core only; libfabric and MPI
-#: belong in the container image). AWS Batch needs launch-template user data in MIME multi-part form.
-EFA_DRIVER_INSTALL_COMMANDS: tuple[str, ...] = (
-    "curl --silent --show-error --fail --retry 5 -o /tmp/aws-efa-installer.tar.gz "
-    "https://efa-installer.amazonaws.com/aws-efa-installer-latest.tar.gz",
-    "tar -xf /tmp/aws-efa-installer.tar.gz -C /tmp",
-    "cd /tmp/aws-efa-installer && ./efa_installer.sh -y --minimal",
-)
+#: The EFA installer version the boot script installs: the "latest stable" release in the EC2 user guide
+#: ("Get started with EFA and NCCL", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-start-nccl.html:
+#: ``curl -O https://efa-installer.amazonaws.com/aws-efa-installer-1.50.0.tar.gz``). Pinned, so every boot
+#: installs the same driver: ``aws-efa-installer-latest`` changes under running clusters.
+EFA_INSTALLER_VERSION = "1.50.0"
+EFA_INSTALLER_BASE_URL = "https://efa-installer.amazonaws.com"
+#: The fingerprint of AWS's EFA signing key, as the EC2 user guide publishes it ("Verify the GPG key's
+#: fingerprint ... identical to 4E90 91BC BB97 A96B 26B1 5E59 A054 80B1 DD2D 3CCC"; same pages). The docs'
+#: checksum table ("Verify the EFA installer using a checksum", efa-verify) is the alternative; the copies
+#: the toolkit could consult list SHA256 values only up to EFA 1.14.0, none for 1.50.0, so the boot script
+#: verifies the GPG signature of the pinned tarball instead (and a SHA256, when one is given).
+EFA_INSTALLER_GPG_FINGERPRINT = "4E9091BCBB97A96B26B15E59A05480B1DD2D3CCC"
+
+
+def efa_driver_install_commands(
+    *,
+    version: str = EFA_INSTALLER_VERSION,
+    fingerprint: str = EFA_INSTALLER_GPG_FINGERPRINT,
+    sha256: str | None = None,
+    base_url: str = EFA_INSTALLER_BASE_URL,
+) -> tuple[str, ...]:
+    """Boot commands (bash, ``set -euo pipefail``) that install the EFA kernel driver, verified first.
+
+    Downloads the pinned tarball, its ``.sig`` and AWS's public key; imports the key into a keyring of
+    its own (``--no-autostart``: public-key operations need no gpg-agent, and none is left running) and
+    requires the key's fingerprint to be ``fingerprint``; requires a good signature by that key
+    (gpg's machine-readable ``VALIDSIG`` line names it) and, if given, the tarball's SHA256. Only then is
+    anything unpacked. Any mismatch prints one line on stderr and the console and exits 1: the driver is
+    not installed. ``--minimal`` installs the driver and rdma-core only (libfabric and MPI belong in the
+    container image); ``--check-signatures`` (installer 1.48.0 and later) also checks every package.
+    AWS Batch needs launch-template user data in MIME multi-part form, which the construct builds.
+    """
+    tarball = f"aws-efa-installer-{version}.tar.gz"
+    # Only the base URL's own protocol (https), also for redirects.
+    fetch = f"curl --silent --show-error --fail --retry 5 --proto ={base_url.split(':', 1)[0]} -o"
+    key = '"$efa_dir/aws-efa-installer.key"'
+    status = '"$efa_dir/verify.status"'
+    commands = [
+        'mnp_efa_fail() { msg="mnp: EFA driver NOT installed: $*"; echo "$msg" >&2; '
+        'echo "$msg" > /dev/console 2>/dev/null || true; exit 1; }',
+        'efa_dir="$(mktemp -d)" && export GNUPGHOME="$efa_dir/gnupg" && mkdir -m 700 "$GNUPGHOME"',
+        f'{fetch} "$efa_dir/{tarball}" {base_url}/{tarball} || mnp_efa_fail "download of {tarball} failed"',
+        f'{fetch} "$efa_dir/{tarball}.sig" {base_url}/{tarball}.sig || mnp_efa_fail "download of {tarball}.sig failed"',
+        f'{fetch} "$efa_dir/aws-efa-installer.key" {base_url}/aws-efa-installer.key '
+        '|| mnp_efa_fail "download of aws-efa-installer.key failed"',
+        f'gpg --batch --no-autostart --quiet --import {key} || mnp_efa_fail "the signing key does not import"',
+        f'gpg --batch --no-autostart --with-colons --fingerprint | grep -q "^fpr:::::::::{fingerprint}:" '
+        f'|| mnp_efa_fail "the signing key is not AWS\'s published key {fingerprint}"',
+        f'gpg --batch --no-autostart --status-fd 1 --verify "$efa_dir/{tarball}.sig" "$efa_dir/{tarball}" '
+        f"> {status} 2>&1 "
+        f'|| mnp_efa_fail "the signature of {tarball} does not verify"',
+        f'grep -Eq "^\\[GNUPG:\\] VALIDSIG (.* )?{fingerprint}( |$)" {status} '
+        f'|| mnp_efa_fail "{tarball} is not signed by {fingerprint}"',
+    ]
+    if sha256 is not None:
+        commands.append(
+            f'echo "{sha256}  $efa_dir/{tarball}" | sha256sum --check --status '
+            f'|| mnp_efa_fail "the SHA256 of {tarball} is not {sha256}"'
+        )
+    commands += [
+        f'tar -xf "$efa_dir/{tarball}" -C "$efa_dir"',
+        f'(cd "$efa_dir/aws-efa-installer" && EFA_INSTALLER_KEY={key} '
+        './efa_installer.sh -y --minimal --check-signatures) || mnp_efa_fail "efa_installer.sh failed"',
+    ]
+    return tuple(commands)
+
+
+#: Installs the EFA kernel driver at boot, verified (see :func:`efa_driver_install_commands`).
+EFA_DRIVER_INSTALL_COMMANDS: tuple[str, ...] = efa_driver_install_commands()
 
 
 #: MNP containers run in awsvpc mode; this ECS agent setting keeps them from the instance metadata service
@@ -138,11 +218,14 @@ class MnpComputeEnvironment(Construct):
         root_volume_size_gib: int = DEFAULT_ROOT_VOLUME_GIB,
         name: str | None = None,
         efa: bool = False,
-        imds_hop_limit: int = 2,
+        imds_hop_limit: int = 1,
         instance_role: iam.IRole | None = None,
         images: Sequence[batch.EcsMachineImage] = (),
         install_efa_driver: bool = True,
         block_container_imds: bool = True,
+        restricted_egress: bool = False,
+        root_volume_kms_key: kms.IKey | None = None,
+        efa_installer_sha256: str | None = None,
     ) -> None:
         """Args:
         vpc, subnets: where the instances go; private subnets of ONE AZ (``MnpNetwork.compute_subnets``).
@@ -159,7 +242,7 @@ class MnpComputeEnvironment(Construct):
         name: physical compute environment name; default generated.
         efa: give every instance as many EFA interfaces as its type supports (launch template
             network interfaces); the types must support EFA and a placement group is required.
-        imds_hop_limit: IMDSv2 PUT response hop limit (1 to 64); see the module docs.
+        imds_hop_limit: IMDSv2 PUT response hop limit (1 to 64), default 1; see the module docs.
         instance_role: your own container-instance role instead of the L2's default one.
         images: AMIs for the instances (for example one with the EFA driver); default: Batch's
             ECS-optimized AMI.
@@ -168,6 +251,13 @@ class MnpComputeEnvironment(Construct):
             off when ``images`` already carry it (faster boot, no download through the NAT).
         block_container_imds: set ``ECS_AWSVPC_BLOCK_IMDS=true`` for the ECS agent at boot, so job
             containers (awsvpc mode) cannot read instance metadata or the instance role's credentials.
+        restricted_egress: allow only HTTPS out (plus all traffic within the node group) instead of all
+            outbound traffic; see the module docs.
+        root_volume_kms_key: a customer managed KMS key for the root volume (default: the account's EBS
+            key). Its key policy must admit the EC2 Auto Scaling service-linked role
+            (``constructs_lib.security.EncryptionKey`` does; docs/security.md).
+        efa_installer_sha256: with the EFA driver installed at boot, also require this SHA256 of the pinned
+            installer tarball (64 hex digits); the GPG signature is always checked.
         """
         super().__init__(scope, id)
         types = tuple(t.strip().lower() for t in instance_types)
@@ -191,7 +281,14 @@ class MnpComputeEnvironment(Construct):
             images=tuple(images),
             install_efa_driver=install_efa_driver,
             block_container_imds=block_container_imds,
+            restricted_egress=restricted_egress,
+            root_volume_kms_key=root_volume_kms_key,
+            efa_installer_sha256=efa_installer_sha256,
         )
+        if efa_installer_sha256 is not None and not _SHA256.match(efa_installer_sha256):
+            raise MnpPropsError(
+                _KIND, id, "efa_installer_sha256", f"{efa_installer_sha256!r} is not 64 hex digits", "pass a SHA256"
+            )
         self._check_instance_types(id, types)
         self.architecture = self._architecture(id, types, use_optimal_instance_classes)
         self._check_job_definitions(id, types, jds, use_optimal_instance_classes)
@@ -204,10 +301,13 @@ class MnpComputeEnvironment(Construct):
             self,
             "NodeSecurityGroup",
             vpc=vpc,
-            allow_all_outbound=True,  # image pulls, logs and AWS APIs through NAT
+            # image pulls, logs and AWS APIs through NAT; restricted: HTTPS only (below)
+            allow_all_outbound=not restricted_egress,
             description="MNP nodes: all traffic between the nodes of one compute environment",
         )
         sg.add_ingress_rule(sg, ec2.Port.all_traffic(), "Node-to-node traffic (MPI, NCCL, EFA)")
+        if restricted_egress:
+            sg.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS: image pulls, logs, AWS APIs")
         # EFA requires an explicit egress rule to the group itself; the L2 drops any egress rule once
         # all outbound traffic is allowed, so this one is added at the L1 level.
         ec2.CfnSecurityGroupEgress(
@@ -224,7 +324,7 @@ class MnpComputeEnvironment(Construct):
         if block_container_imds:
             boot_commands += BLOCK_CONTAINER_IMDS_COMMANDS
         if efa and install_efa_driver:
-            boot_commands += EFA_DRIVER_INSTALL_COMMANDS
+            boot_commands += efa_driver_install_commands(sha256=efa_installer_sha256)
         user_data: ec2.MultipartUserData | None = None
         if boot_commands:
             user_data = ec2.MultipartUserData()
@@ -245,6 +345,7 @@ class MnpComputeEnvironment(Construct):
                     volume=ec2.BlockDeviceVolume.ebs(
                         root_volume_size_gib,
                         encrypted=True,
+                        kms_key=root_volume_kms_key,
                         volume_type=ec2.EbsDeviceVolumeType.GP3,
                         delete_on_termination=True,
                     ),

@@ -39,7 +39,7 @@ from mnp_toolkit.core.limits import (
 )
 
 if TYPE_CHECKING:
-    from constructs_lib.watchdog import ChildFailureWatchdog
+    from constructs_lib.watchdog import ChildFailureWatchdog, WatchdogOptions
 
 _KIND = "MnpJobQueue"
 MAX_COMPUTE_ENVIRONMENTS = MAX_QUEUE_COMPUTE_ENVIRONMENTS
@@ -75,6 +75,7 @@ class MnpJobQueue(Construct):
         name: str | None = None,
         watchdog: bool = True,
         watchdog_sweep_interval: Duration | None = None,
+        watchdog_options: WatchdogOptions | None = None,
     ) -> None:
         """Args:
         compute_environments: 1 to 3 MNP compute environments, tried in the order given.
@@ -85,6 +86,9 @@ class MnpJobQueue(Construct):
         name: physical queue name; default generated.
         watchdog: attach the child-failure watchdog.
         watchdog_sweep_interval: the watchdog's sweep interval; None keeps the watchdog's default.
+        watchdog_options: the watchdog's settings (reserved concurrency, dead-letter queue, log
+            retention and key, sweep interval); default ``WatchdogOptions()``. ``watchdog_sweep_interval``,
+            when given, overrides its ``sweep_interval``.
         """
         super().__init__(scope, id)
         ces = tuple(compute_environments)
@@ -129,15 +133,29 @@ class MnpJobQueue(Construct):
         # Job queue tags update in place (they are not create-only, unlike a compute environment's).
         Tags.of(queue).add(MNP_QUEUE_TAG, "true")
         self.job_queue = queue
-        self.watchdog = self._attach_watchdog(queue, watchdog_sweep_interval) if watchdog else None
+        self.watchdog = self._attach_watchdog(queue, watchdog_sweep_interval, watchdog_options) if watchdog else None
 
-    def _attach_watchdog(self, queue: batch.IJobQueue, sweep_interval: Duration | None) -> ChildFailureWatchdog:
-        # Imported here: the watchdog pulls in Lambda and EventBridge, which queues without it skip.
-        from constructs_lib.watchdog import ChildFailureWatchdog
+    def _attach_watchdog(
+        self, queue: batch.IJobQueue, sweep_interval: Duration | None, options: WatchdogOptions | None
+    ) -> ChildFailureWatchdog:
+        # Imported here: the watchdog pulls in Lambda, EventBridge and SQS, which queues without it skip.
+        from dataclasses import replace
 
-        if sweep_interval is None:
-            return ChildFailureWatchdog(self, "Watchdog", job_queue=queue)
-        return ChildFailureWatchdog(self, "Watchdog", job_queue=queue, sweep_interval=sweep_interval)
+        from constructs_lib.watchdog import ChildFailureWatchdog, WatchdogOptions
+
+        chosen = options or WatchdogOptions()
+        if sweep_interval is not None:
+            chosen = replace(chosen, sweep_interval=sweep_interval)
+        return ChildFailureWatchdog(
+            self,
+            "Watchdog",
+            job_queue=queue,
+            sweep_interval=chosen.sweep_interval,
+            log_retention=chosen.log_retention,
+            reserved_concurrency=chosen.reserved_concurrency,
+            dead_letter_queue=chosen.dead_letter_queue,
+            log_encryption_key=chosen.log_encryption_key,
+        )
 
     @staticmethod
     def _check(

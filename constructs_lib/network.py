@@ -6,6 +6,20 @@ out (no image pulls, no logs), and nodes of one job must sit in one Availability
 placement group. :class:`MnpNetwork` builds (or wraps) a VPC shaped for that: compute subnets are private
 with egress through NAT, public subnets exist only to hold the NAT gateway(s), and
 :meth:`MnpNetwork.compute_subnets` hands a compute environment the private subnets of exactly one AZ.
+
+Hardening (see ``docs/security.md``):
+
+* **Endpoint policies.** The S3 gateway endpoint and the interface endpoints (ECR api, ECR dkr, CloudWatch
+  Logs) only reach resources of this account (``aws:ResourceAccount``) and of ``endpoint_accounts``,
+  plus what the nodes need from AWS-owned resources: ``ecr:GetAuthorizationToken`` (it has no resource),
+  ECR's image-layer bucket ``prod-<region>-starport-layer-bucket`` (Amazon ECR user guide, "Amazon ECR
+  interface VPC endpoints": "Minimum Amazon S3 bucket permissions for Amazon ECR") and the Amazon Linux
+  package repositories in S3 (``al2023-repos-<region>-de612dc2`` for AL2023, ``amazonlinux-2-repos-<region>``
+  and ``amazonlinux.<region>.amazonaws.com`` for AL2). An S3 gateway endpoint takes *all* S3 traffic of
+  the Region from the subnets it routes, so a bucket of another account (a public data set) is refused
+  unless its account is in ``endpoint_accounts`` or ``restrict_endpoints=False``.
+* **Confused deputy.** The flow-log role trusts ``vpc-flow-logs.amazonaws.com`` only for flow logs of
+  this account and Region (``aws:SourceAccount``, ``aws:SourceArn`` = ``...:vpc-flow-log/*``).
 """
 
 from __future__ import annotations
@@ -14,12 +28,26 @@ from collections.abc import Sequence
 
 from aws_cdk import CfnResource, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from constructs_lib._validation import MnpPropsError
 
 _KIND = "MnpNetwork"
+_ACCOUNT_ID_LENGTH = 12
+
+
+def aws_owned_s3_objects(stack: Stack) -> list[str]:
+    """The AWS-owned S3 objects MNP nodes read through the S3 gateway endpoint (see the module docs)."""
+    partition, region = stack.partition, stack.region
+    return [
+        f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*",
+        f"arn:{partition}:s3:::al2023-repos-{region}-de612dc2/*",
+        f"arn:{partition}:s3:::amazonlinux-2-repos-{region}/*",
+        f"arn:{partition}:s3:::amazonlinux.{region}.amazonaws.com/*",
+    ]
 
 
 class MnpNetwork(Construct):
@@ -52,6 +80,9 @@ class MnpNetwork(Construct):
         availability_zones: Sequence[str] | None = None,
         private_subnet_cidr_mask: int = 19,
         public_subnet_cidr_mask: int = 24,
+        restrict_endpoints: bool = True,
+        endpoint_accounts: Sequence[str] = (),
+        flow_log_encryption_key: kms.IKey | None = None,
     ) -> None:
         """Build a new VPC.
 
@@ -68,6 +99,13 @@ class MnpNetwork(Construct):
             availability_zones: explicit AZ names, for stacks with a concrete env.
             private_subnet_cidr_mask: size of each private (compute) subnet; every node takes one IP.
             public_subnet_cidr_mask: size of each public (NAT-only) subnet.
+            restrict_endpoints: endpoint policies that admit only this account's resources (and
+                ``endpoint_accounts``'), plus the AWS-owned ones ECR and the OS repositories need (see the
+                module docs); ``False`` leaves the endpoints' default full-access policy.
+            endpoint_accounts: further 12-digit account IDs whose resources the nodes may reach through the
+                endpoints (a data set bucket, another account's ECR repository).
+            flow_log_encryption_key: a KMS key for the flow-log group (its key policy must admit CloudWatch
+                Logs: ``constructs_lib.security.EncryptionKey`` does).
         """
         super().__init__(scope, id)
         if availability_zones is not None:
@@ -84,6 +122,12 @@ class MnpNetwork(Construct):
         ):
             if not 16 <= mask <= 28:
                 raise MnpPropsError(_KIND, id, prop, f"is /{mask}", "use a mask between /16 and /28")
+        accounts = tuple(endpoint_accounts)
+        bad = [a for a in accounts if not (len(a) == _ACCOUNT_ID_LENGTH and a.isdigit())]
+        if bad:
+            raise MnpPropsError(
+                _KIND, id, "endpoint_accounts", f"{bad} are not 12-digit account IDs", "list account IDs"
+            )
 
         vpc = ec2.Vpc(
             self,
@@ -106,22 +150,36 @@ class MnpNetwork(Construct):
                     cidr_mask=private_subnet_cidr_mask,
                 ),
             ],
-            gateway_endpoints=(
-                {"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)}
-                if s3_gateway_endpoint
-                else None
-            ),
         )
         self.vpc = vpc
+        stack = Stack.of(self)
+        allowed_accounts = [stack.account, *accounts]
+        if s3_gateway_endpoint:
+            # The same construct ID ("S3" under the VPC) as the Vpc's gateway_endpoints prop would use.
+            s3 = vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+            if restrict_endpoints:
+                s3.add_to_policy(self._own_resources("s3:*", allowed_accounts, "S3"))
+                s3.add_to_policy(
+                    iam.PolicyStatement(
+                        sid="AwsOwnedObjectsEcrLayersAndOsRepositories",
+                        principals=[iam.AnyPrincipal()],
+                        actions=["s3:GetObject"],
+                        resources=aws_owned_s3_objects(stack),
+                    )
+                )
         self._drop_obsolete_provider_dependency()
         self.flow_log_group = None
         if flow_logs:
             group = logs.LogGroup(
-                self, "FlowLogGroup", retention=flow_log_retention, removal_policy=RemovalPolicy.RETAIN
+                self,
+                "FlowLogGroup",
+                retention=flow_log_retention,
+                removal_policy=RemovalPolicy.RETAIN,
+                encryption_key=flow_log_encryption_key,
             )
             vpc.add_flow_log(
                 "FlowLog",
-                destination=ec2.FlowLogDestination.to_cloud_watch_logs(group),
+                destination=ec2.FlowLogDestination.to_cloud_watch_logs(group, self._flow_log_role(stack)),
                 traffic_type=ec2.FlowLogTrafficType.ALL,
             )
             self.flow_log_group = group
@@ -137,12 +195,12 @@ class MnpNetwork(Construct):
                 allow_all_outbound=False,
             )
             endpoint_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from inside the VPC")
-            for name, service in (
-                ("EcrApi", ec2.InterfaceVpcEndpointAwsService.ECR),
-                ("EcrDocker", ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER),
-                ("Logs", ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS),
+            for name, service, prefix in (
+                ("EcrApi", ec2.InterfaceVpcEndpointAwsService.ECR, "ecr"),
+                ("EcrDocker", ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER, "ecr"),
+                ("Logs", ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS, "logs"),
             ):
-                vpc.add_interface_endpoint(
+                endpoint = vpc.add_interface_endpoint(
                     name,
                     service=service,
                     subnets=compute,
@@ -150,7 +208,47 @@ class MnpNetwork(Construct):
                     open=False,
                     security_groups=[endpoint_group],
                 )
+                if restrict_endpoints:
+                    endpoint.add_to_policy(self._own_resources(f"{prefix}:*", allowed_accounts, name))
+                    if prefix == "ecr":
+                        endpoint.add_to_policy(
+                            iam.PolicyStatement(
+                                sid="EcrAuthorizationTokenHasNoResource",
+                                principals=[iam.AnyPrincipal()],
+                                actions=["ecr:GetAuthorizationToken"],
+                                resources=["*"],
+                            )
+                        )
         self._compute_subnets: list[ec2.ISubnet] = list(vpc.private_subnets)
+
+    # -- hardening ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _own_resources(actions: str, accounts: Sequence[str], what: str) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            sid=f"{what}ResourcesOfAllowedAccountsOnly",
+            principals=[iam.AnyPrincipal()],
+            actions=[actions],
+            resources=["*"],
+            conditions={"StringEquals": {"aws:ResourceAccount": list(accounts)}},
+        )
+
+    def _flow_log_role(self, stack: Stack) -> iam.Role:
+        """The role VPC Flow Logs assumes, only for this account's flow logs in this Region."""
+        return iam.Role(
+            self,
+            "FlowLogRole",
+            description="Lets VPC Flow Logs of this account and Region deliver to the flow-log group",
+            assumed_by=iam.ServicePrincipal(
+                "vpc-flow-logs.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(service="ec2", resource="vpc-flow-log", resource_name="*")
+                    },
+                },
+            ),
+        )
 
     # -- alternative constructors -------------------------------------------------------------------
 

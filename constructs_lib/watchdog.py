@@ -23,10 +23,17 @@ support resource-level permissions), and ``logs:CreateLogStream`` / ``logs:PutLo
 function's own log group. No AWS managed policy. The two unavoidable wildcards are acknowledged for
 cdk-nag (v3, a CDK policy-validation plugin) with CDK's own ``Validations.of(...).acknowledge(...)``,
 one finding ID at a time, on this construct's role only.
+
+Under load: two reserved concurrent executions by default (a burst of failing nodes cannot take the
+account's concurrency, and a sweep and an event can run side by side), a dead-letter queue (SSE-SQS,
+TLS only, 14 days) for events that could not be delivered or processed, an event rule that also matches
+the stack's account, and a sweep that stops before the Lambda's deadline and before the next sweep
+(the handler's ``CALL_BUDGET_S``; the schedule passes the event time, the function the interval).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import Acknowledgment, Duration, Stack, Validations
@@ -34,6 +41,7 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
@@ -51,6 +59,13 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 DEFAULT_SWEEP_INTERVAL = Duration.minutes(5)
 DEFAULT_TIMEOUT = Duration.minutes(2)
 DEFAULT_MEMORY_MIB = 256
+DEFAULT_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+#: Two: a sweep and an event (or two events) at once; also the cap on what a burst of failures can take.
+DEFAULT_RESERVED_CONCURRENCY = 2
+#: SQS keeps a message at most 14 days: the longest time to find out why an event was not handled.
+DLQ_RETENTION = Duration.days(14)
+#: A sweep needs time beyond one API call's worst case (the handler's CALL_BUDGET_S) to do anything.
+_MIN_TIMEOUT_S = handler_module.CALL_BUDGET_S + 15
 #: cdk-nag 3 reports a finding as ``RuleId[FindingId]`` and names it for CDK acknowledgements as
 #: ``PluginName::RuleId[FindingId]``. With that prefix the acknowledged finding stays listed (with its
 #: reason) under ``suppressedViolations`` in the validation report; without it cdk-nag drops the finding
@@ -58,6 +73,18 @@ DEFAULT_MEMORY_MIB = 256
 _MAX_LAMBDA_TIMEOUT_S = 900
 _EVENT_SOURCE = "aws.batch"
 _EVENT_DETAIL_TYPE = "Batch Job State Change"
+
+
+@dataclass(frozen=True)
+class WatchdogOptions:
+    """The watchdog's settings as :class:`~constructs_lib.MnpJobQueue` passes them on (defaults as
+    :class:`ChildFailureWatchdog`'s)."""
+
+    sweep_interval: Duration | None = DEFAULT_SWEEP_INTERVAL
+    log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION
+    reserved_concurrency: int | None = DEFAULT_RESERVED_CONCURRENCY
+    dead_letter_queue: sqs.IQueue | bool = True
+    log_encryption_key: kms.IKey | None = None
 
 
 class ChildFailureWatchdog(Construct):
@@ -69,6 +96,7 @@ class ChildFailureWatchdog(Construct):
         sweep_rule: the schedule that sweeps the queue's RUNNING MNP jobs (``None`` when disabled).
         log_group: the function's log group (explicit, with a retention period).
         role: the function's execution role (inline least-privilege policy, no managed policy).
+        dead_letter_queue: where undeliverable or failed events go (``None`` when turned off).
     """
 
     function: lambda_.Function
@@ -76,6 +104,7 @@ class ChildFailureWatchdog(Construct):
     sweep_rule: events.Rule | None
     log_group: logs.LogGroup
     role: iam.Role
+    dead_letter_queue: sqs.IQueue | None
 
     def __init__(
         self,
@@ -84,11 +113,12 @@ class ChildFailureWatchdog(Construct):
         *,
         job_queue: batch.IJobQueue,
         sweep_interval: Duration | None = DEFAULT_SWEEP_INTERVAL,
-        log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
         timeout: Duration = DEFAULT_TIMEOUT,
         memory_size: int = DEFAULT_MEMORY_MIB,
-        reserved_concurrency: int | None = None,
-        dead_letter_queue: sqs.IQueue | None = None,
+        reserved_concurrency: int | None = DEFAULT_RESERVED_CONCURRENCY,
+        dead_letter_queue: sqs.IQueue | bool = True,
+        log_encryption_key: kms.IKey | None = None,
     ) -> None:
         """Args:
         job_queue: the queue whose MNP jobs are watched.
@@ -96,21 +126,27 @@ class ChildFailureWatchdog(Construct):
             ``None`` turns the sweep off and leaves only the event rule, which AWS does not document to
             fire for node jobs: only do that after checking that your account receives node-job events.
         log_retention: how long the function's logs are kept.
-        timeout: the function's timeout (a sweep of many large jobs needs more than an event does).
+        timeout: the function's timeout (at least a minute: the sweep keeps one API call's worst case,
+            the handler's ``CALL_BUDGET_S``, in reserve before it).
         memory_size: the function's memory in MiB (128 to 10240).
-        reserved_concurrency: reserve this many concurrent executions. Off by default: Lambda keeps a
-            minimum of unreserved concurrency per account, so in an account with a low concurrency limit
-            (new accounts) any reservation fails the deploy. When set, it also caps the function, so a
-            burst of failing nodes cannot take the account's whole concurrency.
-        dead_letter_queue: where events go that could not be delivered or processed after retries
-            (used for the function's asynchronous invocations and both rule targets). Off by default:
-            the next sweep re-derives everything from the API, so a lost event costs at most one
-            interval.
+        reserved_concurrency: reserve (and cap at) this many concurrent executions; default 2, so a
+            burst of failing nodes cannot take the account's concurrency and the watchdog is never
+            starved by other functions. Lambda keeps 100 unreserved executions per account, so in an
+            account whose concurrency limit is lower (some new accounts) a reservation fails the deploy:
+            pass ``None`` there (the deploy error names ``ReservedConcurrentExecutions``).
+        dead_letter_queue: where events go that could not be delivered or processed after retries (the
+            function's asynchronous invocations and both rule targets): ``True`` (default) creates an
+            SSE-SQS encrypted, TLS-only queue that keeps messages 14 days; pass your own queue, or
+            ``False`` for none (the next sweep re-derives everything from the API anyway).
+        log_encryption_key: a KMS key for the log group (its key policy must let CloudWatch Logs use it;
+            see docs/security.md); default: CloudWatch Logs' own encryption.
         """
         super().__init__(scope, id)
         self._check(id, sweep_interval, timeout, memory_size, reserved_concurrency)
 
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
+        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention, encryption_key=log_encryption_key)
+        dlq = self._dead_letter_queue(dead_letter_queue)
+        self.dead_letter_queue = dlq
         self.role = iam.Role(
             self,
             "Role",
@@ -126,15 +162,22 @@ class ChildFailureWatchdog(Construct):
             handler="index.handler",
             code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
             description="Terminates an AWS Batch MNP job when one of its child nodes fails",
-            environment={handler_module.JOB_QUEUE_ENV: job_queue.job_queue_arn},
+            environment={
+                handler_module.JOB_QUEUE_ENV: job_queue.job_queue_arn,
+                **(
+                    {handler_module.SWEEP_INTERVAL_ENV: str(int(sweep_interval.to_seconds()))}
+                    if sweep_interval is not None
+                    else {}
+                ),
+            },
             timeout=timeout,
             memory_size=memory_size,
             role=self.role,
             log_group=self.log_group,
             reserved_concurrent_executions=reserved_concurrency,
-            dead_letter_queue=dead_letter_queue,
+            dead_letter_queue=dlq,
         )
-        if dead_letter_queue is None:
+        if dlq is None:
             # aws-cdk-lib makes the function DependsOn its role; Fn::GetAtt Role.Arn already orders them
             # (the policies are inline, part of the role resource) and cfn-lint warns (W3005) on the
             # duplicate. With a dead-letter queue the SQS grant lands in the role's separate default
@@ -150,13 +193,15 @@ class ChildFailureWatchdog(Construct):
             event_pattern=events.EventPattern(
                 source=[_EVENT_SOURCE],
                 detail_type=[_EVENT_DETAIL_TYPE],
+                # Only this account's Batch events (the default bus can receive other accounts' events).
+                account=[Stack.of(self).account],
                 detail={
                     "jobQueue": [job_queue.job_queue_arn],
                     "status": ["FAILED"],
                     "nodeDetails": {"isMainNode": [False]},
                 },
             ),
-            targets=[self._target(None, dead_letter_queue)],
+            targets=[self._target(None, dlq)],
         )
         self.sweep_rule = None
         if sweep_interval is not None:
@@ -165,9 +210,30 @@ class ChildFailureWatchdog(Construct):
                 "SweepRule",
                 description="Sweep the RUNNING MNP jobs of a job queue for FAILED child nodes",
                 schedule=events.Schedule.rate(sweep_interval),
-                targets=[self._target(handler_module.SWEEP_INPUT, dead_letter_queue)],
+                # The schedule event's time lets the handler stop before the next sweep, even on a retry.
+                targets=[
+                    self._target(
+                        {**handler_module.SWEEP_INPUT, handler_module.SWEEP_TIME_KEY: events.EventField.time},
+                        dlq,
+                    )
+                ],
             )
         self._acknowledge_wildcards(self._job_arns())
+
+    def _dead_letter_queue(self, given: sqs.IQueue | bool) -> sqs.IQueue | None:
+        if given is False:
+            return None
+        if given is not True:
+            return given
+        queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            # SSE-SQS: EventBridge can write to it without key-policy statements (a customer key would need them).
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=DLQ_RETENTION,
+        )
+        return queue
 
     def _job_arns(self) -> str:
         return Stack.of(self).format_arn(service="batch", resource="job", resource_name="*")
@@ -242,8 +308,13 @@ class ChildFailureWatchdog(Construct):
                     "pass Duration.minutes(n) with n >= 1, or None to turn the sweep off",
                 )
         timeout_s = timeout.to_seconds()
-        if not 1 <= timeout_s <= _MAX_LAMBDA_TIMEOUT_S:
-            fail("timeout", f"{timeout.to_human_string()} is outside Lambda's 1 s to 15 min", "pass 1 s .. 15 min")
+        if not _MIN_TIMEOUT_S <= timeout_s <= _MAX_LAMBDA_TIMEOUT_S:
+            fail(
+                "timeout",
+                f"{timeout.to_human_string()} is outside {_MIN_TIMEOUT_S} s (a sweep keeps one API call's worst "
+                f"case, {handler_module.CALL_BUDGET_S} s, in reserve) to Lambda's 15 min",
+                f"pass {_MIN_TIMEOUT_S} s .. 15 min",
+            )
         if not 128 <= memory_size <= 10240:
             fail("memory_size", f"{memory_size} MiB is outside Lambda's 128 to 10240 MiB", "pass 128 .. 10240")
         if reserved_concurrency is not None and reserved_concurrency < 1:

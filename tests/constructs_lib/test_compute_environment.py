@@ -138,7 +138,7 @@ def test_launch_template_requires_imdsv2_and_encrypts_root(synth: dict[str, Any]
         "AWS::EC2::LaunchTemplate",
         {
             "LaunchTemplateData": {
-                "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2},
+                "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 1},
                 "BlockDeviceMappings": [
                     {
                         "DeviceName": "/dev/xvda",

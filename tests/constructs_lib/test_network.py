@@ -194,3 +194,85 @@ def test_explicit_availability_zones() -> None:
     chosen = network.compute_subnets(availability_zone="us-east-1c")
     assert chosen.subnets is not None
     assert [s.availability_zone for s in chosen.subnets] == ["us-east-1c"]
+
+
+# --- hardening: endpoint policies, flow-log trust (issue 16, items 5 and 6) --------------------------------
+
+
+def _endpoint(template: Template, service_suffix: str) -> dict[str, Any]:
+    found = [
+        r["Properties"]
+        for r in resources_of(template.to_json(), "AWS::EC2::VPCEndpoint")
+        if r["Properties"]["ServiceName"]["Fn::Join"][1][-1] == service_suffix
+    ]
+    assert len(found) == 1, f"expected one {service_suffix} endpoint"
+    return found[0]
+
+
+def _allowed_accounts(statement: dict[str, Any]) -> list[Any]:
+    return list(statement["Condition"]["StringEquals"]["aws:ResourceAccount"])
+
+
+def test_s3_gateway_endpoint_admits_only_this_accounts_resources_and_the_aws_owned_objects(
+    synth: dict[str, Any],
+) -> None:
+    statements = _endpoint(synth["default"], ".s3")["PolicyDocument"]["Statement"]
+    own, aws_owned = statements
+    assert (own["Action"], own["Resource"], own["Principal"]) == ("s3:*", "*", {"AWS": "*"})
+    assert _allowed_accounts(own) == [{"Ref": "AWS::AccountId"}]
+    assert aws_owned["Action"] == "s3:GetObject" and "Condition" not in aws_owned
+    buckets = sorted(part["Fn::Join"][1][2] for part in aws_owned["Resource"])
+    # ECR's layer bucket (Amazon ECR user guide, interface VPC endpoints) and the AL2023/AL2 repositories.
+    assert buckets == [":s3:::al2023-repos-", ":s3:::amazonlinux-2-repos-", ":s3:::amazonlinux.", ":s3:::prod-"]
+
+
+@pytest.mark.parametrize(("suffix", "prefix"), [(".ecr.api", "ecr"), (".ecr.dkr", "ecr"), (".logs", "logs")])
+def test_interface_endpoints_admit_only_this_accounts_resources(
+    synth: dict[str, Any], suffix: str, prefix: str
+) -> None:
+    statements = _endpoint(synth["full"], suffix)["PolicyDocument"]["Statement"]
+    own = statements[0]
+    assert own["Action"] == f"{prefix}:*"
+    assert _allowed_accounts(own) == [{"Ref": "AWS::AccountId"}]
+    extra = [s["Action"] for s in statements[1:]]
+    # GetAuthorizationToken names no resource, so aws:ResourceAccount is absent for it: its own statement.
+    assert extra == (["ecr:GetAuthorizationToken"] if prefix == "ecr" else [])
+
+
+def test_endpoint_accounts_extend_the_policies_and_restrict_endpoints_false_removes_them() -> None:
+    stack = fresh_stack()
+    MnpNetwork(stack, "Shared", endpoint_accounts=["763104351884"], interface_endpoints=True)
+    open_stack = fresh_stack("Open")
+    MnpNetwork(open_stack, "Open", restrict_endpoints=False)
+
+    own = _endpoint(Template.from_stack(stack), ".ecr.dkr")["PolicyDocument"]["Statement"][0]
+    assert _allowed_accounts(own) == [{"Ref": "AWS::AccountId"}, "763104351884"]
+    assert "PolicyDocument" not in _endpoint(Template.from_stack(open_stack), ".s3")
+
+
+def test_endpoint_accounts_must_be_account_ids() -> None:
+    with pytest.raises(MnpPropsError, match="endpoint_accounts"):
+        MnpNetwork(fresh_stack(), "Net", endpoint_accounts=["12345"])
+
+
+def test_flow_log_role_trusts_the_service_only_for_this_accounts_flow_logs(synth: dict[str, Any]) -> None:
+    template: Template = synth["default"]
+    (flow_log,) = resources_of(template.to_json(), "AWS::EC2::FlowLog")
+    role_id = flow_log["Properties"]["DeliverLogsPermissionArn"]["Fn::GetAtt"][0]
+    (statement,) = template.to_json()["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    source_arn = statement["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1]
+    assert source_arn[-1] == ":vpc-flow-log/*" and {"Ref": "AWS::Region"} in source_arn
+
+
+def test_flow_log_group_takes_a_kms_key() -> None:
+    from aws_cdk import aws_kms as kms
+
+    stack = fresh_stack()
+    key = kms.Key(stack, "Key")
+    MnpNetwork(stack, "Net", flow_log_encryption_key=key)
+
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Logs::LogGroup", {"KmsKeyId": {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}}
+    )

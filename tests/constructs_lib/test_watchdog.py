@@ -61,6 +61,7 @@ class Synth:
         self.custom = custom
         self.default_template = Template.from_json(assembly.get_stack_by_name("Default").template)
         self.custom_template = Template.from_json(assembly.get_stack_by_name("Custom").template)
+        self.bare_template = Template.from_json(assembly.get_stack_by_name("Bare").template)
         self.report: dict[str, Any] = json.loads((outdir / "validation-report.json").read_text())
 
 
@@ -87,6 +88,10 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         memory_size=512,
         reserved_concurrency=3,
         dead_letter_queue=dlq,
+    )
+    bare_stack = cdk.Stack(app, "Bare")
+    ChildFailureWatchdog(
+        bare_stack, "Watchdog", job_queue=_queue(bare_stack), reserved_concurrency=None, dead_letter_queue=False
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return Synth(outdir, app, default, custom)
@@ -115,6 +120,7 @@ def test_event_rule_matches_failed_non_main_node_jobs_of_the_queue(synth: Synth)
             "EventPattern": {
                 "source": ["aws.batch"],
                 "detail-type": ["Batch Job State Change"],
+                "account": [{"Ref": "AWS::AccountId"}],
                 "detail": {
                     "jobQueue": [{"Fn::GetAtt": [queue, "JobQueueArn"]}],
                     "status": ["FAILED"],
@@ -138,7 +144,9 @@ def test_event_rule_target_passes_the_event_unchanged(synth: Synth) -> None:
     assert "Input" not in target and "InputTransformer" not in target
 
 
-def test_sweep_runs_every_five_minutes_by_default_with_the_sweep_input(synth: Synth) -> None:
+def test_sweep_runs_every_five_minutes_by_default_with_the_sweep_input_and_its_time(synth: Synth) -> None:
+    """The target sends {"watchdog": "sweep", "scheduled_at": <the schedule event's time>} (an input
+    transformer), which the handler accepts: filled with a real time it is a sweep, not bad input."""
     function = _logical_id(synth.default_template, "AWS::Lambda::Function")
     rules = synth.default_template.find_resources(
         "AWS::Events::Rule", {"Properties": {"ScheduleExpression": "rate(5 minutes)"}}
@@ -146,7 +154,12 @@ def test_sweep_runs_every_five_minutes_by_default_with_the_sweep_input(synth: Sy
     assert len(rules) == 1
     (target,) = next(iter(rules.values()))["Properties"]["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [function, "Arn"]}
-    assert json.loads(target["Input"]) == handler_module.SWEEP_INPUT
+    transformer = target["InputTransformer"]
+    ((placeholder, path),) = transformer["InputPathsMap"].items()
+    assert path == "$.time"
+    # EventBridge puts a path's JSON value in place of an unquoted placeholder: a string arrives quoted.
+    filled = json.loads(transformer["InputTemplate"].replace(f"<{placeholder}>", json.dumps("2026-11-24T15:10:00Z")))
+    assert filled == {**handler_module.SWEEP_INPUT, handler_module.SWEEP_TIME_KEY: "2026-11-24T15:10:00Z"}
     assert synth.default.sweep_rule is not None
 
 
@@ -185,15 +198,48 @@ def test_function_runs_the_latest_python_runtime_from_the_asset_directory(synth:
             "Runtime": "python3.14",
             "Handler": "index.handler",
             "Architectures": ["arm64"],
-            "Environment": {"Variables": {handler_module.JOB_QUEUE_ENV: {"Fn::GetAtt": [queue, "JobQueueArn"]}}},
+            "Environment": {
+                "Variables": {
+                    handler_module.JOB_QUEUE_ENV: {"Fn::GetAtt": [queue, "JobQueueArn"]},
+                    handler_module.SWEEP_INTERVAL_ENV: "300",
+                }
+            },
             "LoggingConfig": {"LogGroup": {"Ref": log_group}},
             "Timeout": 120,
             "MemorySize": 256,
+            "ReservedConcurrentExecutions": 2,
+        },
+    )
+
+
+def test_a_dead_letter_queue_is_created_by_default_encrypted_tls_only_for_14_days(synth: Synth) -> None:
+    template = synth.default_template
+    dlq = _logical_id(template, "AWS::SQS::Queue")
+    template.has_resource_properties(
+        "AWS::SQS::Queue", {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 14 * 24 * 3600}
+    )
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
         },
     )
     function = _only(template, "AWS::Lambda::Function")[1]["Properties"]
+    assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [dlq, "Arn"]}}
+    for rule in template.find_resources("AWS::Events::Rule").values():
+        (target,) = rule["Properties"]["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dlq, "Arn"]}}
+
+
+def test_without_dead_letter_queue_and_reservation_neither_is_rendered(synth: Synth) -> None:
+    function = _only(synth.bare_template, "AWS::Lambda::Function")[1]["Properties"]
     assert "ReservedConcurrentExecutions" not in function
     assert "DeadLetterConfig" not in function
+    assert synth.bare_template.find_resources("AWS::SQS::Queue") == {}
 
 
 def test_lambda_asset_holds_the_handler_without_bytecode(synth: Synth) -> None:
@@ -256,7 +302,7 @@ def _watchdog_role(template: Template) -> dict[str, Any]:
 
 
 def test_role_has_exactly_the_least_privilege_statements_and_no_managed_policy(synth: Synth) -> None:
-    template = synth.default_template
+    template = synth.bare_template
     log_group = _logical_id(template, "AWS::Logs::LogGroup")
     role = _watchdog_role(template)
     assert "ManagedPolicyArns" not in role
@@ -295,21 +341,22 @@ def test_role_has_exactly_the_least_privilege_statements_and_no_managed_policy(s
         },
     ]
     # Nothing else grants the function more: no separate policy resources in this stack.
-    assert synth.default_template.find_resources("AWS::IAM::Policy") == {}
+    assert synth.bare_template.find_resources("AWS::IAM::Policy") == {}
 
 
 def test_function_waits_for_a_separate_policy_only_when_there_is_one(synth: Synth) -> None:
     """Without a DLQ every grant is inline in the role (GetAtt orders it; no DependsOn, no cfn-lint
     W3005); with one, the SQS grant is a separate policy Lambda checks at creation, so it must exist first."""
-    _, default_function = _only(synth.default_template, "AWS::Lambda::Function")
-    assert "DependsOn" not in default_function
+    _, bare_function = _only(synth.bare_template, "AWS::Lambda::Function")
+    assert "DependsOn" not in bare_function
     _, custom_function = _only(synth.custom_template, "AWS::Lambda::Function")
     (policy_id,) = synth.custom_template.find_resources("AWS::IAM::Policy")
     assert policy_id in custom_function["DependsOn"]
 
 
-def test_dead_letter_queue_adds_only_sqs_send(synth: Synth) -> None:
-    template = synth.custom_template
+@pytest.mark.parametrize("stack", ["default", "custom"])
+def test_dead_letter_queue_adds_only_sqs_send(synth: Synth, stack: str) -> None:
+    template = synth.default_template if stack == "default" else synth.custom_template
     dlq = _logical_id(template, "AWS::SQS::Queue")
     policies = template.find_resources("AWS::IAM::Policy")
     statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
@@ -347,6 +394,7 @@ def test_only_the_two_wildcards_are_acknowledged_on_the_watchdog_role(
         for c in v["violatingConstructs"]
         if c["constructPath"].startswith(f"{stack_name}/Watchdog/")
     }
+    # The dead-letter queue (TLS only, encrypted) raises no cdk-nag finding and needs no acknowledgement.
     assert suppressed == {
         (
             "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
@@ -372,6 +420,7 @@ def test_only_the_two_wildcards_are_acknowledged_on_the_watchdog_role(
         ({"sweep_interval": cdk.Duration.seconds(30)}, "sweep_interval"),
         ({"sweep_interval": cdk.Duration.seconds(90)}, "sweep_interval"),
         ({"timeout": cdk.Duration.minutes(16)}, "timeout"),
+        ({"timeout": cdk.Duration.seconds(30)}, "timeout"),
         ({"memory_size": 64}, "memory_size"),
         ({"reserved_concurrency": 0}, "reserved_concurrency"),
     ],
@@ -379,6 +428,7 @@ def test_only_the_two_wildcards_are_acknowledged_on_the_watchdog_role(
         "sweep-under-a-minute",
         "sweep-not-whole-minutes",
         "timeout-over-15-min",
+        "timeout-leaves-no-sweep",
         "memory-too-small",
         "no-concurrency",
     ],
@@ -393,3 +443,40 @@ def test_impossible_props_raise_one_error_naming_the_prop_and_the_fix(props: dic
     assert caught.value.prop == prop
     assert f"ChildFailureWatchdog 'Watchdog': {prop}:" in str(caught.value)
     assert "Fix:" in str(caught.value)
+
+
+# --- through MnpJobQueue ---------------------------------------------------------------------------------
+
+
+def test_mnp_job_queue_passes_the_watchdog_options_on(make_ce: Any, stack: cdk.Stack) -> None:
+    from constructs_lib import MnpJobQueue
+    from constructs_lib.watchdog import WatchdogOptions
+
+    queue = MnpJobQueue(
+        stack,
+        "Queue",
+        compute_environments=[make_ce()],
+        watchdog_options=WatchdogOptions(
+            reserved_concurrency=5, dead_letter_queue=False, log_retention=logs.RetentionDays.ONE_WEEK
+        ),
+        watchdog_sweep_interval=cdk.Duration.minutes(10),
+    )
+
+    template = Template.from_stack(stack)
+    assert queue.watchdog is not None and queue.watchdog.dead_letter_queue is None
+    template.has_resource_properties("AWS::Lambda::Function", {"ReservedConcurrentExecutions": 5})
+    template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(10 minutes)"})
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 7, "LogGroupName": Match.absent()})
+    assert template.find_resources("AWS::SQS::Queue") == {}
+
+
+def test_mnp_job_queue_watchdog_defaults_reserve_two_and_create_a_dead_letter_queue(
+    make_ce: Any, stack: cdk.Stack
+) -> None:
+    from constructs_lib import MnpJobQueue
+
+    MnpJobQueue(stack, "Queue", compute_environments=[make_ce()])
+
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::Lambda::Function", {"ReservedConcurrentExecutions": 2})
+    assert len(template.find_resources("AWS::SQS::Queue")) == 1
