@@ -31,16 +31,21 @@ help:
 
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml runtime/pyproject.toml
+# Every Python package comes from a hash-locked file (pip --require-hashes: a changed or substituted file
+# fails the install). The project and runtime/ are installed editable, without dependencies and with the
+# locked setuptools (no build isolation), in a separate call: --require-hashes cannot take `-e`.
+# checkov pins its own boto3, so it gets a virtualenv of its own (see requirements-checkov.txt).
+$(VENV)/.installed: requirements.lock requirements-dev.lock requirements-checkov.lock pyproject.toml runtime/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "Installing pinned Python requirements into $(VENV) ..."
+	@echo "Installing the hash-locked Python requirements into $(VENV) ..."
 	@# pip's and setuptools' own notices go to a log, shown only when a step fails.
-	@$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip > $(VENV)/install.log 2>&1 \
+	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock > $(VENV)/install.log 2>&1 \
 	  || { cat $(VENV)/install.log; exit 1; }
-	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt >> $(VENV)/install.log 2>&1 \
+	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . -e ./runtime >> $(VENV)/install.log 2>&1 \
 	  || { cat $(VENV)/install.log; exit 1; }
-	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e . -e ./runtime >> $(VENV)/install.log 2>&1 \
+	@test -x $(VENV)/checkov/bin/python || $(BIN)/python -m venv $(VENV)/checkov
+	@$(VENV)/checkov/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-checkov.lock >> $(VENV)/install.log 2>&1 \
 	  || { cat $(VENV)/install.log; exit 1; }
 	@touch $@
 
