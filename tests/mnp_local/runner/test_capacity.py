@@ -117,10 +117,11 @@ def test_memory_and_instance_type_asks_are_checked_too(small: Small) -> None:
     for container in ({"memory": 8000}, {"instanceType": "c5.xlarge"}):
         definition = emu.definition(("0:", {"command": ["/bin/true"], **container}), num_nodes=1)
         job_id = emu.submit(small.without_actions, definition)
-        wait_until(
-            lambda job_id=job_id: emu.job(job_id).get("statusReason", "").startswith(RESOURCE_REQUIREMENT),
-            what=f"{container} to be reported as not placeable",
-        )
+
+        def stuck(job_id: str = job_id) -> bool:
+            return str(emu.job(job_id).get("statusReason", "")).startswith(RESOURCE_REQUIREMENT)
+
+        wait_until(stuck, what=f"{container} to be reported as not placeable")
         emu.batch.terminate_job(jobId=job_id, reason="clean up")
         parent, _ = emu.wait_done(job_id, 1)
         assert parent["isCancelled"] is True  # TerminateJob cancels a job that has not started

@@ -9,6 +9,7 @@ import signal
 import textwrap
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,7 +108,7 @@ def test_a_child_killed_mid_way_ends_cleanly(env: Environment) -> None:
     wait_until(lambda: no_node_processes(job_id), what="the job's processes to be gone")
 
 
-def _launch_order(emu: Emulator, job_id: str, num_nodes: int) -> tuple[list[int], list[dict[str, object]]]:
+def _launch_order(emu: Emulator, job_id: str, num_nodes: int) -> tuple[list[int], list[dict[str, Any]]]:
     _, nodes = emu.wait_done(job_id, num_nodes)
     notice = next(line for line in emu.log_lines(nodes[0]) if "child nodes launch in the order" in line)
     found = re.search(r"in the order ([\d, ]+), with delays drawn from seed (\d+)", notice)
@@ -130,7 +131,7 @@ def test_children_come_up_in_random_order_that_a_seed_reproduces(tmp_path: Path)
             first_order, nodes = _launch_order(emu, emu.submit(queue, definition), 7)
             second_order, _ = _launch_order(emu, emu.submit(queue, definition), 7)
             orders.append((first_order, second_order))
-            started = {node["nodeDetails"]["nodeIndex"]: node["startedAt"] for node in nodes}  # type: ignore[index]
+            started = {node["nodeDetails"]["nodeIndex"]: node["startedAt"] for node in nodes}
             assert [started[index] for index in first_order] == sorted(started[index] for index in first_order)
     (first_run, second_job_first_run), (first_run_again, second_job_again) = orders
     assert sorted(first_run) == [1, 2, 3, 4, 5, 6]
