@@ -34,6 +34,8 @@ MAX_DESCRIBE_JOBS = 100
 MAX_REASON_LENGTH = 1024
 
 _ORIGINAL: dict[str, Any] = {}
+#: The installed runner (``runner``).
+_STATE: dict[str, Any] = {}
 
 
 def install(runner: Any) -> None:
@@ -54,21 +56,6 @@ def install(runner: Any) -> None:
     BatchBackend.cancel_job = _cancel_job  # type: ignore[method-assign]
     BatchBackend.terminate_job = _terminate_job  # type: ignore[method-assign]
     BatchBackend.reset = _reset  # type: ignore[method-assign]
-
-
-def uninstall() -> None:
-    """Undo :func:`install` (tests of the hooks themselves)."""
-    if _ORIGINAL:
-        BatchResponse.submitjob = _ORIGINAL["submitjob"]  # type: ignore[method-assign]
-        BatchResponse.listjobs = _ORIGINAL["listjobs"]  # type: ignore[method-assign]
-        BatchBackend.describe_jobs = _ORIGINAL["describe_jobs"]  # type: ignore[method-assign]
-        BatchBackend.cancel_job = _ORIGINAL["cancel_job"]  # type: ignore[method-assign]
-        BatchBackend.terminate_job = _ORIGINAL["terminate_job"]  # type: ignore[method-assign]
-        BatchBackend.reset = _ORIGINAL["reset"]  # type: ignore[method-assign]
-    _STATE.pop("runner", None)
-
-
-_STATE: dict[str, Any] = {}
 
 
 def _submitjob(self: BatchResponse) -> str:
