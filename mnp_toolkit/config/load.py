@@ -13,7 +13,7 @@ from pydantic import (
     ValidationError,
 )
 
-from mnp_toolkit.config.model import ConfigError, MnpConfig
+from mnp_toolkit.config.model import ConfigError, MnpConfig, unknown_key_message
 
 
 def _location(loc: Sequence[Any]) -> str:
@@ -38,7 +38,7 @@ def format_validation_error(error: ValidationError, *, source: str) -> str:
         message = item["msg"].removeprefix("Value error, ")
         where = _location(item["loc"])
         if item["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see docs/config.md for the allowed keys)"
+            message = unknown_key_message(item["loc"])
         elif item["type"] == "missing":
             message = "required field is missing"
         got = item.get("input")
@@ -176,6 +176,24 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
 
 
 _BoundedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def _construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
+    """Only ``true``/``false`` are booleans. PyYAML follows YAML 1.1, which also reads yes/no/on/off as
+    booleans; YAML 1.2 (what editors validating against config/schema.json use) reads them as strings,
+    which the schema refuses. One spelling for both, so `flow_logs: off` is not silently false."""
+    if str(node.value).lower() not in {"true", "false"}:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"{node.value!r} is a boolean only in YAML 1.1 (a string in YAML 1.2): write true or false",
+            node.start_mark,
+        )
+    value: bool = yaml.SafeLoader.construct_yaml_bool(loader, node)
+    return value
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
 
 
 def _check_expansion(root: yaml.Node) -> None:

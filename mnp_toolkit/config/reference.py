@@ -11,14 +11,19 @@ from pydantic import (
 )
 
 from mnp_toolkit.config.model import (
+    AmiConfig,
+    CapacityReservationConfig,
     ComputeEnvironmentConfig,
     Environment,
     ExistingNetwork,
+    FairShareConfig,
     JobDefinitionConfig,
     JobQueueConfig,
+    JobRoleConfig,
     MnpConfig,
     NewNetwork,
     NodeGroupConfig,
+    ShareConfig,
 )
 
 
@@ -53,9 +58,14 @@ def markdown_reference() -> str:
         ("network (mode: new)", NewNetwork),
         ("network (mode: existing)", ExistingNetwork),
         ("compute_environments[]", ComputeEnvironmentConfig),
+        ("compute_environments[].ami", AmiConfig),
+        ("compute_environments[].capacity_reservation", CapacityReservationConfig),
         ("job_queues[]", JobQueueConfig),
+        ("job_queues[].fair_share", FairShareConfig),
+        ("job_queues[].fair_share.shares[]", ShareConfig),
         ("job_definitions[]", JobDefinitionConfig),
         ("job_definitions[].node_groups[]", NodeGroupConfig),
+        ("job_definitions[].job_role", JobRoleConfig),
     ]
     out = [
         "# Config reference",

@@ -38,6 +38,10 @@ MIN_VCPUS: Final = 1
 MIN_EKS_VCPUS: Final = 0.25
 #: ``JobTimeout.attemptDurationSeconds``: "The minimum value for the timeout is 60 seconds." (API ``JobTimeout``)
 MIN_TIMEOUT_SECONDS: Final = 60
+#: The Batch docs give no maximum for ``attemptDurationSeconds``; its API type is ``Integer``, which AWS APIs
+#: define as a 32-bit signed integer (Smithy ``integer``), so 2,147,483,647 seconds (68 years) is the most a
+#: request can carry.
+MAX_TIMEOUT_SECONDS: Final = 2**31 - 1
 #: "Your compute environment might have no more than five security groups associated with it." (user guide,
 #: mnp-ce)
 MAX_SECURITY_GROUPS: Final = 5
