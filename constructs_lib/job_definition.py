@@ -16,6 +16,11 @@ Each node gets, by default, the whole instance: all its vCPUs and the memory ECS
 (:pyattr:`mnp_toolkit.core.instance_types.InstanceTypeFacts.container_memory_mib`). Logs go to a CloudWatch
 log group with a retention period.
 
+Secrets: ``secrets={"NAME": JobSecret(arn)}`` puts a Secrets Manager secret or an SSM parameter into every
+container's environment as ``NAME`` (the container's ``Secrets``, resolved by ECS at start); the
+execution role may read exactly those ARNs, and ``kms:Decrypt`` on the key named for a secret, if any.
+``readonly_root_filesystem`` and ``user`` harden the containers (``ReadonlyRootFilesystem``, ``User``).
+
 Retries: the main node decides the outcome of an MNP job ("Job lifecycle for MNP jobs", Batch user
 guide: when the main node exits the job is finished and the other nodes are stopped), and a retry runs
 the whole job again on all nodes. With ``retry_attempts > 1`` the job is retried, by default, only when
@@ -27,6 +32,7 @@ a deterministic bug wastes every node's hours. ``retry_on="any"`` retries every 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -37,6 +43,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from constructs_lib._validation import MnpPropsError
@@ -50,6 +58,10 @@ _KIND = "MnpJobDefinition"
 #: Status reason Batch gives a job whose instance went away (terminated, failed health check).
 INFRASTRUCTURE_FAILURE_STATUS_REASON = "Host EC2*"
 _DEVICE_PERMISSIONS = ("READ", "WRITE", "MKNOD")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Secrets Manager appends a hyphen and six characters to a secret's name in its complete ARN.
+_COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
 
 Image = str | ecs.ContainerImage
 
@@ -72,6 +84,33 @@ class NodeGroup:
     memory_mib: int | None = None
     gpus: int | None = None
     image: Image | None = None
+
+
+@dataclass(frozen=True)
+class JobSecret:
+    """A secret for the containers' environment: a Secrets Manager secret or an SSM parameter, by ARN.
+
+    ``arn``: ``arn:<partition>:secretsmanager:<region>:<account>:secret:<name>`` (complete, with the
+    six-character suffix, or partial) or ``arn:<partition>:ssm:<region>:<account>:parameter/<name>``.
+    ``field``: a JSON key of a Secrets Manager secret (its value instead of the whole secret).
+    ``kms_key_arn``: the customer managed key the secret or SecureString is encrypted with; the
+    execution role then gets ``kms:Decrypt`` on it (an AWS managed key needs nothing).
+    """
+
+    arn: str
+    field: str | None = None
+    kms_key_arn: str | None = None
+
+    @property
+    def service(self) -> Literal["secretsmanager", "ssm"] | None:
+        parts = self.arn.split(":", 5)
+        if len(parts) != 6 or parts[0] != "arn":
+            return None
+        if parts[2] == "secretsmanager" and parts[5].startswith("secret:") and len(parts[5]) > len("secret:"):
+            return "secretsmanager"
+        if parts[2] == "ssm" and parts[5].startswith("parameter/") and len(parts[5]) > len("parameter/"):
+            return "ssm"
+        return None
 
 
 @dataclass(frozen=True)
@@ -118,6 +157,9 @@ class MnpJobDefinitionProps:
     shared_memory_mib: int | None = None
     job_role: iam.IRole | None = None
     name: str | None = None
+    secrets: Mapping[str, JobSecret] = field(default_factory=dict)
+    readonly_root_filesystem: bool = False
+    user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +224,9 @@ class MnpJobDefinition(Construct):
         name: str | None = None,
         execution_role: iam.IRole | None = None,
         log_group: logs.ILogGroup | None = None,
+        secrets: Mapping[str, JobSecret] | None = None,
+        readonly_root_filesystem: bool = False,
+        user: str | None = None,
     ) -> None:
         """Args:
         image: container image (a registry reference such as ``"public.ecr.aws/x/y:1"``, or an
@@ -208,11 +253,20 @@ class MnpJobDefinition(Construct):
         execution_role: share one ECS execution role between job definitions (default: one each).
         log_group: share one log group (``log_retention`` is then the group's); streams are prefixed
             with this construct's id. Default: a log group of its own.
+        secrets: environment variable name -> :class:`JobSecret`, for every container; the execution role
+            is granted read on exactly these ARNs (and ``kms:Decrypt`` on their named keys).
+        readonly_root_filesystem: mount every container's root file system read-only (write to volumes
+            or ``/dev/shm``; MPI and many tools write to ``/tmp``, so check the image first).
+        user: the user (``name``, ``uid`` or ``uid:gid``) the containers run as instead of the image's.
         """
         super().__init__(scope, id)
         if retry_on not in ("infrastructure", "any"):
             raise MnpPropsError(_KIND, id, "retry_on", f"is {retry_on!r}", "use 'infrastructure' (default) or 'any'")
         env = dict(environment or {})
+        job_secrets = dict(secrets or {})
+        self._check_secrets(id, job_secrets, env, node_groups or ())
+        if user is not None and not user.strip():
+            raise MnpPropsError(_KIND, id, "user", "is empty", "give a user name, uid or uid:gid, or None")
         self.props = MnpJobDefinitionProps(
             image=image,
             instance_type=instance_type,
@@ -233,6 +287,9 @@ class MnpJobDefinition(Construct):
             shared_memory_mib=shared_memory_mib,
             job_role=job_role,
             name=name,
+            secrets=job_secrets,
+            readonly_root_filesystem=readonly_root_filesystem,
+            user=user,
         )
         self.instance_type = instance_type
         self.num_nodes = num_nodes
@@ -291,6 +348,7 @@ class MnpJobDefinition(Construct):
             description="Pulls the images and ships the logs of an MNP job definition's containers",
         )
         log_driver = ecs.LogDrivers.aws_logs(stream_prefix="mnp" if log_group is None else id, log_group=self.log_group)
+        container_secrets = self._container_secrets(job_secrets)
         efa_devices = self._efa_device_count() if efa else 0
 
         containers: list[batch.MultiNodeContainer] = []
@@ -331,6 +389,10 @@ class MnpJobDefinition(Construct):
                 # EFA registers memory with the NIC; the default 64 KiB memlock limit breaks it.
                 ulimits=([batch.Ulimit(name=batch.UlimitName.MEMLOCK, hard_limit=-1, soft_limit=-1)] if efa else None),
                 privileged=False,
+                # The L2 grants the execution role read on each secret's ARN.
+                secrets=container_secrets or None,
+                readonly_root_filesystem=readonly_root_filesystem or None,
+                user=user,
             )
             containers.append(
                 batch.MultiNodeContainer(
@@ -373,6 +435,79 @@ class MnpJobDefinition(Construct):
                     f"{prefix}.Container.LinuxParameters.Devices.{device}.Permissions", list(_DEVICE_PERMISSIONS)
                 )
         self.job_definition = definition
+
+    # -- secrets --------------------------------------------------------------------------------------
+
+    def _container_secrets(self, job_secrets: Mapping[str, JobSecret]) -> dict[str, batch.Secret]:
+        rendered: dict[str, batch.Secret] = {}
+        keys: list[str] = []
+        for index, (env_name, secret) in enumerate(sorted(job_secrets.items())):
+            if secret.service == "secretsmanager":
+                imported = (
+                    secretsmanager.Secret.from_secret_complete_arn(self, f"Secret{index}", secret.arn)
+                    if _COMPLETE_SECRET_ARN.search(secret.arn)
+                    else secretsmanager.Secret.from_secret_partial_arn(self, f"Secret{index}", secret.arn)
+                )
+                rendered[env_name] = batch.Secret.from_secrets_manager(imported, secret.field)
+            else:
+                parameter = ssm.StringParameter.from_string_parameter_arn(self, f"Secret{index}", secret.arn)
+                rendered[env_name] = batch.Secret.from_ssm_parameter(parameter)
+            if secret.kms_key_arn is not None and secret.kms_key_arn not in keys:
+                keys.append(secret.kms_key_arn)
+        if keys:
+            self.execution_role.add_to_principal_policy(
+                iam.PolicyStatement(sid="DecryptTheJobSecrets", actions=["kms:Decrypt"], resources=keys)
+            )
+        return rendered
+
+    @staticmethod
+    def _check_secrets(
+        id: str, job_secrets: Mapping[str, JobSecret], environment: Mapping[str, str], groups: Sequence[NodeGroup]
+    ) -> None:
+        for env_name, secret in job_secrets.items():
+            if not _ENV_NAME.match(env_name):
+                raise MnpPropsError(
+                    _KIND,
+                    id,
+                    "secrets",
+                    f"{env_name!r} is not an environment variable name",
+                    "use [A-Za-z_][A-Za-z0-9_]*",
+                )
+            if secret.service is None:
+                raise MnpPropsError(
+                    _KIND,
+                    id,
+                    f"secrets[{env_name}]",
+                    f"{secret.arn!r} is neither a Secrets Manager secret ARN nor an SSM parameter ARN",
+                    "give arn:...:secretsmanager:<region>:<account>:secret:<name> or arn:...:ssm:<region>:<account>:"
+                    "parameter/<name>",
+                )
+            if secret.field is not None and secret.service != "secretsmanager":
+                raise MnpPropsError(
+                    _KIND,
+                    id,
+                    f"secrets[{env_name}]",
+                    "has a field, but only Secrets Manager secrets have JSON keys",
+                    "drop field, or use a Secrets Manager secret",
+                )
+            if secret.kms_key_arn is not None and not _KMS_KEY_ARN.match(secret.kms_key_arn):
+                raise MnpPropsError(
+                    _KIND,
+                    id,
+                    f"secrets[{env_name}]",
+                    f"kms_key_arn {secret.kms_key_arn!r} is not a KMS key ARN",
+                    "give arn:<partition>:kms:<region>:<account>:key/<id>",
+                )
+            clashes = [f"environment {env_name}"] if env_name in environment else []
+            clashes += [f"node group {g.target_nodes!r}" for g in groups if env_name in (g.environment or {})]
+            if clashes:
+                raise MnpPropsError(
+                    _KIND,
+                    id,
+                    f"secrets[{env_name}]",
+                    f"is also set as a plain variable ({', '.join(clashes)})",
+                    "set it once, as a secret",
+                )
 
     # -- validation -----------------------------------------------------------------------------------
 
