@@ -39,7 +39,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from make_template import make_template  # noqa: E402
 
-#: `mnp lint` with the line and column lookup switched off, for the side-by-side comparison.
+#: `mnp lint` with and without the line and column lookup (the same ``-c`` entry point for both, so that only
+#: the lookup differs: ``python -m`` would add runpy's imports to one side).
+WITH_LOCATIONS = "import sys; from mnp_toolkit.cli.main import main; sys.exit(main(sys.argv[1:]))"
 WITHOUT_LOCATIONS = (
     "import sys; import mnp_toolkit.lint.engine as engine; engine.locate_findings = lambda findings, template: "
     "findings; from mnp_toolkit.cli.main import main; sys.exit(main(sys.argv[1:]))"
@@ -54,8 +56,10 @@ def _env(tree: Path) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(tree), "PYTHONPYCACHEPREFIX": _ENV["cache"]}
 
 
-def run_once(path: Path, *, tree: Path = REPO, locations: bool = True) -> tuple[float, int, dict[str, int]]:
-    command = ["-m", "mnp_toolkit"] if locations else ["-c", WITHOUT_LOCATIONS]
+def run_once(path: Path, *, tree: Path = REPO, locations: bool | None = None) -> tuple[float, int, dict[str, int]]:
+    """One `mnp lint` run; ``locations`` True/False runs the side-by-side variants, None the command itself."""
+    variant = {None: ["-m", "mnp_toolkit"], True: ["-c", WITH_LOCATIONS], False: ["-c", WITHOUT_LOCATIONS]}
+    command = variant[locations]
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, *command, "lint", str(path), "--format", "json"],

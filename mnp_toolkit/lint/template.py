@@ -383,43 +383,41 @@ class Template:
                 return value
         elif not isinstance(value, list) or not deep:
             return value  # a scalar (the common case: no counting below) or a list left unresolved
-        if self._resolution_depth >= MAX_RESOLUTION_DEPTH:
+        depth = self._resolution_depth
+        if depth >= MAX_RESOLUTION_DEPTH:
             return UNKNOWN
-        self._resolution_depth += 1
-        try:
-            return self._resolve_container(value, deep=deep)
+        self._resolution_depth = depth + 1
+        try:  # one function, not a helper per container: resolve() is the hottest code of a lint
+            if isinstance(value, Mapping):
+                if len(value) == 1:
+                    ((key, argument),) = value.items()
+                    if key == "Ref":
+                        return self._resolve_ref(argument)
+                    if key == "Fn::GetAtt":
+                        return self._resolve_get_att(argument)
+                    if key == "Fn::GetAZs":
+                        region = self.resolve(argument)
+                        return AzList(region if isinstance(region, str) else "")
+                    if key == "Fn::Select":
+                        return self._resolve_select(argument)
+                    if key == "Fn::Join":
+                        return self._resolve_join(argument)
+                    if key == "Fn::Sub":
+                        return self._resolve_sub(argument)
+                    if key == "Fn::FindInMap":
+                        return self._resolve_find_in_map(argument)
+                    if key == "Fn::Split":
+                        return self._resolve_split(argument)
+                    if isinstance(key, str) and (key.startswith("Fn::") or key == "Condition"):
+                        return UNKNOWN
+                    if not deep:
+                        return value
+                resolved = {k: self.resolve(v) for k, v in value.items()}
+                return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+            items = [self.resolve(item) for item in value]
+            return [item for item in items if item is not NO_VALUE]
         finally:
-            self._resolution_depth -= 1
-
-    def _resolve_container(self, value: Mapping[str, Any] | list[Any], *, deep: bool) -> Any:
-        if isinstance(value, Mapping):
-            if len(value) == 1:
-                ((key, argument),) = value.items()
-                if key == "Ref":
-                    return self._resolve_ref(argument)
-                if key == "Fn::GetAtt":
-                    return self._resolve_get_att(argument)
-                if key == "Fn::GetAZs":
-                    region = self.resolve(argument)
-                    return AzList(region if isinstance(region, str) else "")
-                if key == "Fn::Select":
-                    return self._resolve_select(argument)
-                if key == "Fn::Join":
-                    return self._resolve_join(argument)
-                if key == "Fn::Sub":
-                    return self._resolve_sub(argument)
-                if key == "Fn::FindInMap":
-                    return self._resolve_find_in_map(argument)
-                if key == "Fn::Split":
-                    return self._resolve_split(argument)
-                if isinstance(key, str) and (key.startswith("Fn::") or key == "Condition"):
-                    return UNKNOWN
-                if not deep:
-                    return value
-            resolved = {k: self.resolve(v) for k, v in value.items()}
-            return {k: v for k, v in resolved.items() if v is not NO_VALUE}
-        items = [self.resolve(item) for item in value]
-        return [item for item in items if item is not NO_VALUE]
+            self._resolution_depth = depth
 
     def _resolve_ref(self, name: Any) -> Any:
         if not isinstance(name, str):
