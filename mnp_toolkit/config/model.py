@@ -242,6 +242,17 @@ class NewNetwork(_Model):
     )
     flow_logs: bool = Field(default=True, description="VPC flow logs to CloudWatch Logs.")
     flow_log_retention_days: RetentionDays = Field(default=30, description="Retention of the flow-log group.")
+    restrict_endpoints: bool = Field(
+        default=True,
+        description="Endpoint policies that admit only this account's resources (plus endpoint_accounts', ECR's "
+        "layer bucket and the Amazon Linux repositories). The S3 gateway endpoint carries all S3 traffic of the "
+        "Region: a bucket of another account is refused unless its account is listed.",
+    )
+    endpoint_accounts: Annotated[list[Annotated[str, Field(pattern=r"^[0-9]{12}$")]], AfterValidator(_unique)] = Field(
+        default_factory=list,
+        json_schema_extra=UNIQUE_ITEMS,
+        description="Further accounts whose buckets or ECR repositories the nodes use (e.g. a data set's).",
+    )
     s3_gateway_endpoint: bool = Field(default=True, description="S3 gateway endpoint (free; image layers).")
     interface_endpoints: bool = Field(
         default=False,
@@ -380,6 +391,24 @@ class ComputeEnvironmentConfig(_Model):
     )
     efa: bool = Field(default=False, description="Attach EFA interfaces (EFA-capable types only).")
     root_volume_size_gib: int = Field(default=100, ge=30, le=16384, description="Encrypted gp3 root volume.")
+    imds_hop_limit: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="IMDSv2 response hop limit: 1 keeps bridge-mode containers from instance metadata (the ECS agent, "
+        "on the host, still reaches it; MNP containers are blocked either way). See docs/security.md.",
+    )
+    restricted_egress: bool = Field(
+        default=False,
+        description="Allow only HTTPS (443) out, plus all traffic within the node group, instead of all outbound "
+        "traffic (DNS, NTP and IMDS are not filtered by security groups).",
+    )
+    efa_installer_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="With efa and the driver installed at boot: also require this SHA256 of the pinned installer "
+        "(its GPG signature is always checked).",
+    )
     additional_security_group_ids: Annotated[
         list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]], AfterValidator(_security_groups)
     ] = Field(
@@ -549,12 +578,43 @@ class JobQueueConfig(_Model):
         default=None, description="A fair-share scheduling policy (below); default: first in, first out."
     )
     watchdog: bool = Field(default=True, description="Terminate the whole job when a child node fails.")
+    watchdog_reserved_concurrency: int | None = Field(
+        default=2,
+        ge=1,
+        description="Concurrent executions reserved for (and capping) the watchdog function; null for none "
+        "(accounts whose Lambda concurrency limit is below 100 + this cannot reserve any).",
+    )
+    watchdog_dead_letter_queue: bool = Field(
+        default=True, description="An encrypted SQS queue for events the watchdog could not handle (kept 14 days)."
+    )
+    watchdog_log_retention_days: RetentionDays = Field(default=90, description="Retention of the watchdog's logs.")
+
+
+def _any_case(word: str) -> str:
+    """``word`` as a regular expression matching it in any case, in the syntax JSON Schema patterns share
+    with Python (ECMA 262 has no inline ``(?i)``)."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
+#: Names of plain environment variables that look like secrets (issue 16): their values would sit in the
+#: job definition in clear text, readable by anyone with batch:DescribeJobDefinitions; they belong in
+#: ``secrets``. Any case: *_PASSWORD, *_TOKEN, *_SECRET, and AWS_SECRET_ACCESS_KEY.
+SECRET_LIKE_NAME = (
+    f"_({_any_case('PASSWORD')}|{_any_case('TOKEN')}|{_any_case('SECRET')})$|^{_any_case('AWS_SECRET_ACCESS_KEY')}$"
+)
 
 
 def _environment_names(values: dict[str, str]) -> dict[str, str]:
     problems = []
     if "" in values:
         problems.append("a variable has an empty name; give every variable a name")
+    secret_like = sorted(name for name in values if re.search(SECRET_LIKE_NAME, name))
+    if secret_like:
+        problems.append(
+            f"{', '.join(secret_like)}: a plain variable's value is stored in the job definition in clear text "
+            "(anyone who may describe job definitions reads it); move it to `secrets` (NAME: a Secrets Manager "
+            "secret or SSM parameter ARN), which ECS resolves when the container starts"
+        )
     reserved = sorted(name for name in values if name.startswith(RESERVED_ENVIRONMENT_PREFIX))
     if reserved:
         problems.append(
@@ -573,10 +633,34 @@ EnvironmentVariables = Annotated[
         {
             "type": "object",
             "additionalProperties": {"type": "string"},
-            "propertyNames": {"minLength": 1, "not": {"pattern": f"^{RESERVED_ENVIRONMENT_PREFIX}"}},
+            "propertyNames": {"minLength": 1, "not": {"pattern": f"^{RESERVED_ENVIRONMENT_PREFIX}|{SECRET_LIKE_NAME}"}},
         }
     ),
 ]
+
+#: What ECS takes as a container secret: a Secrets Manager secret ARN (complete or partial) or an SSM
+#: parameter ARN (ECS developer guide, "Pass sensitive data to an Amazon ECS container").
+SECRET_ARN_PATTERN = (
+    r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}"
+    r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]{1,2048})$"
+)
+KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$"
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _secret_names(values: dict[str, Any]) -> dict[str, Any]:
+    bad = sorted(
+        name for name in values if not _VARIABLE_NAME.match(name) or name.startswith(RESERVED_ENVIRONMENT_PREFIX)
+    )
+    if bad:
+        raise schema_rule(
+            f"{', '.join(map(repr, bad))}: secret names are variable names ([A-Za-z_][A-Za-z0-9_]*) not starting "
+            f"with {RESERVED_ENVIRONMENT_PREFIX} (AWS Batch's own); rename them"
+        )
+    return values
+
+
+Secrets = Annotated[dict[str, Annotated[str, Field(pattern=SECRET_ARN_PATTERN)]], AfterValidator(_secret_names)]
 
 #: Batch ``ContainerProperties.image``: "up to 255 letters (uppercase and lowercase), numbers, hyphens,
 #: underscores, colons, periods, forward slashes, and number signs" (and ``@`` of a ``@sha256:`` digest).
@@ -732,6 +816,38 @@ class JobDefinitionConfig(_Model):
         description="ECS Exec into the running containers (`aws ecs execute-command`), e.g. to debug a hung node. "
         "Gives the job role the four ssmmessages channel actions (a role is created if none is set).",
     )
+    secrets: Secrets = Field(
+        default_factory=dict,
+        json_schema_extra={
+            "propertyNames": {"pattern": _VARIABLE_NAME.pattern, "not": {"pattern": f"^{RESERVED_ENVIRONMENT_PREFIX}"}}
+        },
+        description="Variables whose values ECS reads from Secrets Manager or SSM Parameter Store when a container "
+        "starts (NAME: secret or parameter ARN); the execution role may read exactly these ARNs.",
+    )
+    secret_kms_key_arns: Annotated[
+        list[Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN)]], AfterValidator(_unique)
+    ] = Field(
+        default_factory=list,
+        json_schema_extra=UNIQUE_ITEMS,
+        description="Customer managed keys the secrets are encrypted with: the execution role gets kms:Decrypt on "
+        "them (none needed for AWS managed keys).",
+    )
+    readonly_root_filesystem: bool = Field(
+        default=False, description="Mount the containers' root file system read-only (writes go to volumes, /dev/shm)."
+    )
+    user: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$",
+        description="Run the containers as this user (name, uid or uid:gid) instead of the image's.",
+    )
+
+    @model_validator(mode="after")
+    def _secrets_not_plain(self) -> JobDefinitionConfig:
+        plain = set(self.environment).union(*((group.environment or {}) for group in self.node_groups or ()))
+        both = sorted(set(self.secrets) & plain)
+        if both:
+            raise ValueError(f"secrets: {', '.join(both)} also set as plain variables; set each once, as a secret")
+        return self
 
     @field_validator("instance_type")
     @classmethod
@@ -847,6 +963,24 @@ Tags = Annotated[
 ]
 
 
+class SecurityConfig(_Model):
+    """Stack-wide security settings (docs/security.md)."""
+
+    permissions_boundary: str | None = Field(
+        default=None,
+        pattern=r"^(arn:aws[a-z-]*:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]{1,512}|[A-Za-z0-9+=,.@_-]{1,128})$",
+        description="A managed policy (name, or ARN) set as the permissions boundary of every IAM role the stack "
+        "creates, the CDK's own helper roles included. Set it here: `-c` on the cdk command line passes strings only.",
+    )
+    kms_key: str | None = Field(
+        default=None,
+        pattern=rf"^(create|{KMS_KEY_ARN_PATTERN[1:-1]})$",
+        description="'create' a customer managed key (rotated, retained on delete), or the ARN of yours, for every "
+        "log group and the instances' root volumes; default: CloudWatch Logs' and EBS's own keys. Its key policy "
+        "must admit CloudWatch Logs and the EC2 Auto Scaling service-linked role (docs/security.md).",
+    )
+
+
 class MnpConfig(_Model):
     """One MNP environment: a network, compute environments, queues and job definitions."""
 
@@ -860,6 +994,7 @@ class MnpConfig(_Model):
         "whose tags cannot change without replacing them; instances get them through the launch template).",
     )
 
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
     network: Network = Field(default_factory=NewNetwork)
     compute_environments: list[ComputeEnvironmentConfig] = Field(min_length=1)
     job_queues: list[JobQueueConfig] = Field(min_length=1)

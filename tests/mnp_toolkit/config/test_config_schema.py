@@ -59,6 +59,12 @@ FULL: dict[str, Any] = {
         "s3_gateway_endpoint": True,
         "interface_endpoints": False,
         "availability_zones": ["us-east-1a", "us-east-1b"],
+        "restrict_endpoints": True,
+        "endpoint_accounts": ["763104351884"],
+    },
+    "security": {
+        "permissions_boundary": "mnp-boundary",
+        "kms_key": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     },
     "compute_environments": [
         {
@@ -77,6 +83,9 @@ FULL: dict[str, Any] = {
             },
             "install_efa_driver": False,
             "capacity_reservation": {"id": "cr-0123456789abcdef0"},
+            "imds_hop_limit": 1,
+            "restricted_egress": True,
+            "efa_installer_sha256": "0" * 64,
         }
     ],
     "job_queues": [
@@ -92,6 +101,9 @@ FULL: dict[str, Any] = {
                 "shares": [{"share_identifier": "teamA", "weight_factor": 0.5}, {"share_identifier": "teamB*"}],
             },
             "watchdog": True,
+            "watchdog_reserved_concurrency": 2,
+            "watchdog_dead_letter_queue": True,
+            "watchdog_log_retention_days": 90,
         }
     ],
     "job_definitions": [
@@ -129,6 +141,13 @@ FULL: dict[str, Any] = {
                 "managed_policy_arns": ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"],
             },
             "ecs_exec": True,
+            "secrets": {
+                "DB_PASSWORD": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC123",
+                "HF_TOKEN": "arn:aws:ssm:us-east-1:123456789012:parameter/mnp/hf-token",
+            },
+            "secret_kms_key_arns": ["arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+            "readonly_root_filesystem": False,
+            "user": "1000:1000",
         }
     ],
 }
