@@ -177,13 +177,17 @@ class ChildFailureWatchdog(Construct):
             reserved_concurrent_executions=reserved_concurrency,
             dead_letter_queue=dlq,
         )
-        if dlq is None:
-            # aws-cdk-lib makes the function DependsOn its role; Fn::GetAtt Role.Arn already orders them
-            # (the policies are inline, part of the role resource) and cfn-lint warns (W3005) on the
-            # duplicate. With a dead-letter queue the SQS grant lands in the role's separate default
-            # policy, which Lambda checks at creation: then the dependency is real and stays.
-            function_resource = self.function.node.default_child
-            assert isinstance(function_resource, lambda_.CfnFunction)
+        # aws-cdk-lib makes the function DependsOn its role; Fn::GetAtt Role.Arn already orders them (the
+        # policies are inline, part of the role resource) and cfn-lint warns (W3005) on the duplicate. With
+        # a dead-letter queue the SQS grant lands in the role's separate default policy, which Lambda checks
+        # at creation: that dependency is real and stays, alone.
+        function_resource = self.function.node.default_child
+        assert isinstance(function_resource, lambda_.CfnFunction)
+        default_policy = self.role.node.try_find_child("DefaultPolicy")
+        policy_resource = default_policy.node.default_child if default_policy is not None else None
+        if isinstance(policy_resource, iam.CfnPolicy):
+            function_resource.add_override("DependsOn", [Stack.of(self).get_logical_id(policy_resource)])
+        else:
             function_resource.add_deletion_override("DependsOn")
 
         self.rule = events.Rule(

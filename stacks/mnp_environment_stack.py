@@ -11,14 +11,17 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from constructs_lib.compute_environment import MnpComputeEnvironment
-from constructs_lib.job_definition import MnpJobDefinition, NodeGroup
+from constructs_lib.job_definition import JobSecret, MnpJobDefinition, NodeGroup
 from constructs_lib.job_queue import MnpJobQueue
 from constructs_lib.network import MnpNetwork
 from constructs_lib.placement import ClusterPlacementGroup
+from constructs_lib.security import EncryptionKey, SubmitterPolicy, apply_permissions_boundary
+from constructs_lib.watchdog import WatchdogOptions
 from mnp_toolkit.config.model import ExistingNetwork, MnpConfig
 
 #: Resource types whose Tags property is create-only (changing it replaces the resource).
@@ -68,6 +71,7 @@ class MnpEnvironmentStack(cdk.Stack):
             # launch template's tag specifications.
             cdk.Tags.of(self).add(key, value, exclude_resource_types=list(TAG_REPLACES_RESOURCE_TYPES))
 
+        self.encryption_key = self._encryption_key(config)
         self.network = self._network(config)
         self.compute_availability_zone = self.network.availability_zones[0]
         compute_subnets = self.network.compute_subnets(availability_zone=self.compute_availability_zone)
@@ -81,7 +85,7 @@ class MnpEnvironmentStack(cdk.Stack):
             description="Pulls the images and ships the logs of the stack's MNP job definitions",
         )
         self.job_log_groups: dict[int, logs.LogGroup] = {
-            days: logs.LogGroup(self, f"JobLogs{days}d", retention=retention(days))
+            days: logs.LogGroup(self, f"JobLogs{days}d", retention=retention(days), encryption_key=self.encryption_key)
             for days in sorted({jd.log_retention_days for jd in config.job_definitions})
         }
         self.job_definitions: dict[str, MnpJobDefinition] = {}
@@ -103,6 +107,9 @@ class MnpEnvironmentStack(cdk.Stack):
                 retry_attempts=jd.retry_attempts,
                 timeout=cdk.Duration.minutes(jd.timeout_minutes) if jd.timeout_minutes else None,
                 efa=jd.efa,
+                secrets={name: JobSecret(arn) for name, arn in jd.secrets.items()},
+                readonly_root_filesystem=jd.readonly_root_filesystem,
+                user=jd.user,
                 node_groups=[
                     NodeGroup(
                         target_nodes=group.target_nodes,
@@ -141,6 +148,10 @@ class MnpEnvironmentStack(cdk.Stack):
                 instance_types=ce.instance_types,
                 placement_group=placement,
                 max_vcpus=ce.max_vcpus,
+                imds_hop_limit=ce.imds_hop_limit,
+                restricted_egress=ce.restricted_egress,
+                efa_installer_sha256=ce.efa_installer_sha256,
+                root_volume_kms_key=self.encryption_key,
                 min_vcpus=ce.min_vcpus,
                 job_definitions=[
                     self.job_definitions[jd.name] for jd in config.compute_environment_job_definitions(ce.name)
@@ -158,14 +169,49 @@ class MnpEnvironmentStack(cdk.Stack):
                 name=f"{config.stack_name}-{queue.name}",
                 compute_environments=[self.compute_environments[name] for name in queue.compute_environments],
                 priority=queue.priority,
+                watchdog_options=WatchdogOptions(
+                    reserved_concurrency=queue.watchdog_reserved_concurrency,
+                    dead_letter_queue=queue.watchdog_dead_letter_queue,
+                    log_retention=retention(queue.watchdog_log_retention_days),
+                    log_encryption_key=self.encryption_key,
+                ),
                 runnable_timeout=cdk.Duration.minutes(queue.runnable_timeout_minutes),
                 watchdog=queue.watchdog,
             )
+
+        # Secrets: the shared execution role may decrypt with the keys the job definitions name.
+        secret_keys = sorted({key for jd in config.job_definitions for key in jd.secret_kms_key_arns})
+        if secret_keys:
+            self.job_execution_role.add_to_policy(
+                iam.PolicyStatement(sid="DecryptTheJobSecrets", actions=["kms:Decrypt"], resources=secret_keys)
+            )
+        # Who may submit: batch:SubmitJob with this stack's queues and job definitions only (an output).
+        self.submitter_policy = (
+            SubmitterPolicy(
+                self,
+                "SubmitterPolicy",
+                job_queues=[queue.job_queue for queue in self.job_queues.values()],
+                job_definitions=[jd.job_definition for jd in self.job_definitions.values()],
+            )
+            if self.job_definitions
+            else None
+        )
+        if config.security.permissions_boundary:
+            apply_permissions_boundary(self, config.security.permissions_boundary)
 
         for name, queue_construct in self.job_queues.items():
             cdk.CfnOutput(self, f"JobQueueArn-{name}", value=queue_construct.job_queue.job_queue_arn)
         for name, jd_construct in self.job_definitions.items():
             cdk.CfnOutput(self, f"JobDefinitionArn-{name}", value=jd_construct.job_definition.job_definition_arn)
+
+    def _encryption_key(self, config: MnpConfig) -> kms.IKey | None:
+        """``security.kms_key``: a key the stack creates (``create``), one of the account's by ARN, or none."""
+        setting = config.security.kms_key
+        if setting is None:
+            return None
+        if setting == "create":
+            return EncryptionKey(self, "EncryptionKey").key
+        return kms.Key.from_key_arn(self, "EncryptionKey", setting)
 
     def _network(self, config: MnpConfig) -> MnpNetwork:
         network = config.network
@@ -189,4 +235,7 @@ class MnpEnvironmentStack(cdk.Stack):
             s3_gateway_endpoint=network.s3_gateway_endpoint,
             interface_endpoints=network.interface_endpoints,
             availability_zones=network.availability_zones,
+            restrict_endpoints=network.restrict_endpoints,
+            endpoint_accounts=network.endpoint_accounts,
+            flow_log_encryption_key=self.encryption_key,
         )

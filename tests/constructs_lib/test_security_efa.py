@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +87,18 @@ def _tarball() -> bytes:
 
 
 @pytest.fixture
-def mirror(tmp_path: Path) -> Iterator[Mirror]:
+def short_tmp() -> Iterator[Path]:
+    """A short directory: gpg's agent socket lives in GNUPGHOME, and a UNIX socket path has ~100 bytes."""
+    root = Path(tempfile.mkdtemp(prefix="mnp-efa-", dir="/tmp"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def mirror(short_tmp: Path) -> Iterator[Mirror]:
+    tmp_path = short_tmp
     signer, other = tmp_path / "signer", tmp_path / "other"
     try:
         fingerprint = _make_key(signer, "efa")
@@ -105,6 +117,7 @@ def mirror(tmp_path: Path) -> Iterator[Mirror]:
 
 
 def _boot(mirror: Mirror, tmp_path: Path, **overrides: str) -> subprocess.CompletedProcess[str]:
+    tmp_path = mirror.root.parent  # the short directory (see short_tmp)
     options = {"version": VERSION, "fingerprint": mirror.fingerprint, "base_url": mirror.url, **overrides}
     script = "\n".join(["set -euo pipefail", *efa_driver_install_commands(**options)])
     work = tmp_path / "boot-tmp"
@@ -114,8 +127,8 @@ def _boot(mirror: Mirror, tmp_path: Path, **overrides: str) -> subprocess.Comple
     return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120)
 
 
-def _unpacked(tmp_path: Path) -> list[Path]:
-    return list((tmp_path / "boot-tmp").glob("*/aws-efa-installer"))
+def _unpacked(mirror: Mirror) -> list[Path]:
+    return list((mirror.root.parent / "boot-tmp").glob("*/aws-efa-installer"))
 
 
 def test_a_good_signature_by_the_pinned_key_installs(mirror: Mirror, tmp_path: Path) -> None:
@@ -133,21 +146,21 @@ def test_a_tampered_tarball_stops_the_boot_script_before_unpacking(mirror: Mirro
 
     assert result.returncode == 1
     assert "mnp: EFA driver NOT installed: the signature of" in result.stderr
-    assert not mirror.marker.exists() and not _unpacked(tmp_path)
+    assert not mirror.marker.exists() and not _unpacked(mirror)
 
 
 def test_a_signature_by_another_key_in_the_same_key_file_is_refused(mirror: Mirror, tmp_path: Path) -> None:
     """The attacker's key sits beside AWS's in the downloaded key file and signed the tarball: the pinned
     fingerprint is present, yet the signature is not by it."""
     key_file = mirror.root / "aws-efa-installer.key"
-    key_file.write_bytes(key_file.read_bytes() + (tmp_path / "other.key").read_bytes())
-    shutil.copy(tmp_path / "other.sig", mirror.root / f"{TARBALL}.sig")
+    key_file.write_bytes(key_file.read_bytes() + (mirror.root.parent / "other.key").read_bytes())
+    shutil.copy(mirror.root.parent / "other.sig", mirror.root / f"{TARBALL}.sig")
 
     result = _boot(mirror, tmp_path)
 
     assert result.returncode == 1
     assert f"is not signed by {mirror.fingerprint}" in result.stderr
-    assert not mirror.marker.exists() and not _unpacked(tmp_path)
+    assert not mirror.marker.exists() and not _unpacked(mirror)
 
 
 def test_a_key_that_is_not_the_published_one_is_refused(mirror: Mirror, tmp_path: Path) -> None:
@@ -155,7 +168,7 @@ def test_a_key_that_is_not_the_published_one_is_refused(mirror: Mirror, tmp_path
 
     assert result.returncode == 1
     assert "the signing key is not AWS's published key" in result.stderr
-    assert not mirror.marker.exists() and not _unpacked(tmp_path)
+    assert not mirror.marker.exists() and not _unpacked(mirror)
 
 
 def test_a_wrong_sha256_is_refused_and_the_right_one_passes(mirror: Mirror, tmp_path: Path) -> None:
