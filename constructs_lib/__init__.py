@@ -13,8 +13,8 @@ problem and the fix. See ``docs/constructs.md``.
 """
 
 from constructs_lib._validation import MnpPropsError
-from constructs_lib.compute_environment import MnpComputeEnvironment, MnpComputeEnvironmentProps
-from constructs_lib.job_definition import MnpJobDefinition, MnpJobDefinitionProps, NodeGroup, NodeRange
+from constructs_lib.compute_environment import CapacityReservation, MnpComputeEnvironment, MnpComputeEnvironmentProps
+from constructs_lib.job_definition import MnpJobDefinition, MnpJobDefinitionProps, MnpJobRole, NodeGroup, NodeRange
 from constructs_lib.job_queue import MNP_QUEUE_METADATA_KEY, MnpJobQueue
 from constructs_lib.network import MnpNetwork
 from constructs_lib.placement import ClusterPlacementGroup
@@ -22,6 +22,7 @@ from constructs_lib.security import EncryptionKey, SubmitterPolicy, apply_permis
 
 __all__ = [
     "MNP_QUEUE_METADATA_KEY",
+    "CapacityReservation",
     "ClusterPlacementGroup",
     "EncryptionKey",
     "MnpComputeEnvironment",
@@ -29,6 +30,7 @@ __all__ = [
     "MnpJobDefinition",
     "MnpJobDefinitionProps",
     "MnpJobQueue",
+    "MnpJobRole",
     "MnpNetwork",
     "MnpPropsError",
     "NodeGroup",

@@ -12,7 +12,10 @@ Built on aws-cdk-lib's ``ManagedEc2EcsComputeEnvironment``, with the choices MNP
   one Availability Zone: the construct refuses subnets in several AZs when a placement group is set.
 * **An explicit instance-type list**; ``optimal`` only when asked, and one CPU architecture.
 * **minvCpus 0** by default (no idle instances), **maxvCpus** derived from the job definitions it must run.
-* **A launch template** that requires IMDSv2 and encrypts the gp3 root volume.
+* **A launch template** that requires IMDSv2 and encrypts the gp3 root volume, and, when asked, launches
+  into an On-Demand Capacity Reservation or a reservation group (``capacity_reservation``).
+* **A custom AMI** when asked (``images``: an ECS AMI with GPU or EFA drivers baked in); with EFA and an
+  AMI that has the driver, ``install_efa_driver=False`` skips the boot-time install.
 
 Instance role: unless one is passed, the L2 creates the role AWS Batch documents for container
 instances, with the AWS-managed ``AmazonEC2ContainerServiceforEC2Role`` policy (the ECS agent's
@@ -76,6 +79,34 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 ECS_INSTANCE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
 
 
+_CAPACITY_RESERVATION_ID = re.compile(r"^cr-[0-9a-f]{17}$")
+_RESOURCE_GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:resource-groups:[a-z0-9-]+:[0-9]{12}:group/[A-Za-z0-9_.-]{1,300}$")
+
+
+@dataclass(frozen=True)
+class CapacityReservation:
+    """Launch the instances into one On-Demand Capacity Reservation (``id``) or into a Capacity
+    Reservation resource group (``resource_group_arn``), through the launch template's
+    ``CapacityReservationSpecification.CapacityReservationTarget`` (the L2 launch template has no prop for
+    it; Batch does not list it among the launch-template settings it ignores).
+
+    EC2 launches an instance into a reservation only if the instance type, platform, Availability Zone and
+    tenancy match, the reservation has room and is ``active`` (EC2 user guide, "Launch instances into an
+    existing Capacity Reservation"); a group falls back to On-Demand capacity when none of its reservations
+    fits ("Capacity Reservation groups"). ``mnp preflight`` checks the reservation against the config.
+    """
+
+    id: str | None = None
+    resource_group_arn: str | None = None
+
+    def specification(self) -> dict[str, dict[str, str]]:
+        """The launch template's ``CapacityReservationSpecification``."""
+        if self.id is not None:
+            return {"CapacityReservationTarget": {"CapacityReservationId": self.id}}
+        assert self.resource_group_arn is not None
+        return {"CapacityReservationTarget": {"CapacityReservationResourceGroupArn": self.resource_group_arn}}
+
+
 @dataclass(frozen=True)
 class MnpComputeEnvironmentProps:
     """The props of :class:`MnpComputeEnvironment`, as given (kept on the construct as ``props``)."""
@@ -100,6 +131,7 @@ class MnpComputeEnvironmentProps:
     restricted_egress: bool = False
     root_volume_kms_key: kms.IKey | None = None
     efa_installer_sha256: str | None = None
+    capacity_reservation: CapacityReservation | None = None
 
 
 #: The EFA installer version the boot script installs: the "latest stable" release in the EC2 user guide
@@ -226,6 +258,7 @@ class MnpComputeEnvironment(Construct):
         restricted_egress: bool = False,
         root_volume_kms_key: kms.IKey | None = None,
         efa_installer_sha256: str | None = None,
+        capacity_reservation: CapacityReservation | None = None,
     ) -> None:
         """Args:
         vpc, subnets: where the instances go; private subnets of ONE AZ (``MnpNetwork.compute_subnets``).
@@ -248,7 +281,10 @@ class MnpComputeEnvironment(Construct):
             ECS-optimized AMI.
         install_efa_driver: with ``efa``, install the EFA driver at boot through MIME user data (the
             ECS-optimized AMI has none; AWS Batch requires "the AMI has the EFA driver loaded"). Turn
-            off when ``images`` already carry it (faster boot, no download through the NAT).
+            off when ``images`` already carry it (faster boot, no download through the NAT); without
+            ``images`` that is an error, since EFA would not work.
+        capacity_reservation: a :class:`CapacityReservation` (one reservation or a group) the instances
+            launch into; default none (On-Demand capacity, or any ``open`` reservation that matches).
         block_container_imds: set ``ECS_AWSVPC_BLOCK_IMDS=true`` for the ECS agent at boot, so job
             containers (awsvpc mode) cannot read instance metadata or the instance role's credentials.
         restricted_egress: allow only HTTPS out (plus all traffic within the node group) instead of all
@@ -284,6 +320,7 @@ class MnpComputeEnvironment(Construct):
             restricted_egress=restricted_egress,
             root_volume_kms_key=root_volume_kms_key,
             efa_installer_sha256=efa_installer_sha256,
+            capacity_reservation=capacity_reservation,
         )
         if efa_installer_sha256 is not None and not _SHA256.match(efa_installer_sha256):
             raise MnpPropsError(
@@ -296,6 +333,16 @@ class MnpComputeEnvironment(Construct):
         self._check_misc(id, extra_sgs, root_volume_size_gib, imds_hop_limit)
         self._check_single_az(id, vpc, subnets, placement_group)
         self.efa_interfaces = self._check_efa(id, types, placement_group) if efa else 0
+        if efa and not install_efa_driver and not images:
+            raise MnpPropsError(
+                _KIND,
+                id,
+                "install_efa_driver",
+                "is False with efa=True but no images are given: Batch's default ECS-optimized AMI has no EFA "
+                "driver, and AWS Batch requires it loaded for EFA",
+                "pass images= with an AMI that has the EFA driver, or leave install_efa_driver=True",
+            )
+        self._check_capacity_reservation(id, capacity_reservation)
 
         sg = ec2.SecurityGroup(
             self,
@@ -352,6 +399,12 @@ class MnpComputeEnvironment(Construct):
                 )
             ],
         )
+        if capacity_reservation is not None:
+            lt_cfn = self.launch_template.node.default_child
+            assert isinstance(lt_cfn, ec2.CfnLaunchTemplate)
+            lt_cfn.add_property_override(
+                "LaunchTemplateData.CapacityReservationSpecification", capacity_reservation.specification()
+            )
         all_sgs = [sg, *extra_sgs]
         # aws-cdk-lib's InstanceType cannot hold a bare family ("c5n"), which Batch accepts. Families are
         # rendered by an override below; with families only, the L2 needs some entry to pass its own
@@ -409,6 +462,31 @@ class MnpComputeEnvironment(Construct):
                 "inline copy would not follow. Pass instance_role= to use your own role instead.",
             )
         )
+
+    @staticmethod
+    def _check_capacity_reservation(id: str, reservation: CapacityReservation | None) -> None:
+        if reservation is None:
+            return
+        if (reservation.id is None) == (reservation.resource_group_arn is None):
+            raise MnpPropsError(
+                _KIND,
+                id,
+                "capacity_reservation",
+                "names both an id and a resource group" if reservation.id else "names no id and no resource group",
+                "give CapacityReservation(id='cr-...') or CapacityReservation(resource_group_arn='arn:...')",
+            )
+        if reservation.id is not None and not _CAPACITY_RESERVATION_ID.match(reservation.id):
+            raise MnpPropsError(
+                _KIND, id, "capacity_reservation", f"id {reservation.id!r} is not cr- and 17 hex digits", "fix the id"
+            )
+        if reservation.resource_group_arn is not None and not _RESOURCE_GROUP_ARN.match(reservation.resource_group_arn):
+            raise MnpPropsError(
+                _KIND,
+                id,
+                "capacity_reservation",
+                f"resource_group_arn {reservation.resource_group_arn!r} is not a resource group ARN",
+                "give arn:<partition>:resource-groups:<region>:<account>:group/<name>",
+            )
 
     # -- EFA ------------------------------------------------------------------------------------------
 

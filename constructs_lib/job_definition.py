@@ -16,6 +16,14 @@ Each node gets, by default, the whole instance: all its vCPUs and the memory ECS
 (:pyattr:`mnp_toolkit.core.instance_types.InstanceTypeFacts.container_memory_mib`). Logs go to a CloudWatch
 log group with a retention period.
 
+Identities: the containers run as ``job_role`` (their AWS credentials; :class:`MnpJobRole` builds a
+least-privilege one for S3 data and checkpoints), and ECS uses the ``execution_role`` to pull the images
+and ship the logs. Images in private ECR repositories (``<account>.dkr.ecr.<region>.amazonaws.com/<repo>``,
+same account or another) are pulled with the CDK's own ``Repository.grant_pull`` on exactly the
+repositories the images name; a repository of another account must also allow the role in its
+repository policy (docs/constructs.md). ``enable_execute_command`` turns on ECS Exec for every container
+(the job role gets the four ``ssmmessages`` channel actions; a role is created when none is given).
+
 Secrets: ``secrets={"NAME": JobSecret(arn)}`` puts a Secrets Manager secret or an SSM parameter into every
 container's environment as ``NAME`` (the container's ``Secrets``, resolved by ECS at start); the
 execution role may read exactly those ARNs, and ``kms:Decrypt`` on the key named for a secret, if any.
@@ -37,9 +45,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from aws_cdk import Annotations, Duration, Size
+from aws_cdk import Acknowledgment, Annotations, Duration, Size, Stack, Validations
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -47,6 +56,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from constructs_lib._nag import NAG_IAM4, NAG_IAM5, NAG_PLUGIN, nag_finding_value
 from constructs_lib._validation import MnpPropsError
 from mnp_toolkit.core import instance_types
 from mnp_toolkit.core.instance_types import InstanceTypeFacts
@@ -157,6 +167,7 @@ class MnpJobDefinitionProps:
     shared_memory_mib: int | None = None
     job_role: iam.IRole | None = None
     name: str | None = None
+    enable_execute_command: bool = False
     secrets: Mapping[str, JobSecret] = field(default_factory=dict)
     readonly_root_filesystem: bool = False
     user: str | None = None
@@ -172,6 +183,216 @@ class _NodeSettings:
     gpus: int
 
 
+#: A private ECR image: ``<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]``
+#: or the dual-stack ``<account>.dkr-ecr.<region>.on.aws/...`` (Amazon ECR user guide, registry endpoints).
+_ECR_HOST = re.compile(
+    r"^(?P<account>[0-9]{12})\.(?:dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+    r"|dkr-ecr\.(?P<region2>[a-z0-9-]+)\.on\.aws)/(?P<rest>.*)$"
+)
+#: ECR repository names (API ``CreateRepository.repositoryName``), then an optional tag or digest.
+_ECR_REPOSITORY = re.compile(
+    r"^(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$"
+)
+
+
+@dataclass(frozen=True)
+class EcrImage:
+    """The private ECR repository an image reference names."""
+
+    account: str
+    region: str
+    repository: str
+
+
+def ecr_image_of(image: str) -> EcrImage | None:
+    """The ECR repository of a private ECR image reference; None for any other registry.
+
+    Raises ValueError for a reference whose registry is ECR but whose repository part is malformed
+    (it could never be pulled)."""
+    host = _ECR_HOST.fullmatch(image)
+    if host is None:
+        return None
+    repository = _ECR_REPOSITORY.fullmatch(host.group("rest"))
+    if repository is None:
+        raise ValueError(
+            f"{image!r} names a private ECR registry, but {host.group('rest')!r} is not a repository name with an "
+            "optional :tag or @sha256: digest (lowercase letters, digits, '.', '_', '-' and '/')"
+        )
+    return EcrImage(
+        account=host.group("account"),
+        region=host.group("region") or host.group("region2"),
+        repository=repository.group("repository"),
+    )
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """``s3://bucket`` (the whole bucket, ``prefix == ""``) or ``s3://bucket/prefix`` (every key that
+    starts with ``prefix``, as S3 prefixes go: end it with ``/`` to mean a folder)."""
+
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, text: str) -> S3Location | None:
+        match = _S3_LOCATION.fullmatch(text)
+        if match is None:
+            return None
+        return cls(bucket=match.group("bucket"), prefix=match.group("prefix") or "")
+
+
+_S3_LOCATION = re.compile(
+    r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>[^*?\x00-\x1f]{0,1024}))?$"
+)
+_JOB_ROLE_KIND = "MnpJobRole"
+#: Reading and writing objects: what a training job needs for data and checkpoints, nothing more (no
+#: delete, no bucket configuration). Multipart uploads (large checkpoints) need the abort action.
+S3_READ_ACTIONS = ("s3:GetObject",)
+S3_WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
+#: What ECS Exec needs in the job role ("Using ECS Exec", Amazon ECS developer guide: IAM permissions);
+#: these actions take no resource ARN, so ``Resource: "*"``.
+ECS_EXEC_ACTIONS = (
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+)
+
+
+class MnpJobRole(Construct):
+    """A least-privilege IAM role for the containers of MNP job definitions (their ``job_role``).
+
+    ``s3_read`` locations get ``s3:GetObject`` on their objects and ``s3:ListBucket`` on their bucket,
+    limited by the ``s3:prefix`` condition key to the prefix; ``s3_write`` locations get ``s3:PutObject``
+    and ``s3:AbortMultipartUpload`` on their objects. Object ARNs under a prefix end in ``*`` (IAM has no
+    other way to name all objects under it): each such resource is acknowledged for cdk-nag's
+    AwsSolutions-IAM5 by its own finding ID, so any other wildcard is still reported. ``managed_policy_arns``
+    are attached as given (an AWS managed one is acknowledged for AwsSolutions-IAM4: the caller named it).
+    The statements are inline, in the role resource itself (one resource per role).
+
+    Attributes:
+        role: the role (trusted by ``ecs-tasks.amazonaws.com``).
+        s3_read, s3_write: the parsed locations.
+    """
+
+    role: iam.Role
+    s3_read: tuple[S3Location, ...]
+    s3_write: tuple[S3Location, ...]
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        s3_read: Sequence[str] = (),
+        s3_write: Sequence[str] = (),
+        managed_policy_arns: Sequence[str] = (),
+        description: str | None = None,
+    ) -> None:
+        """Args:
+        s3_read: ``s3://bucket`` or ``s3://bucket/prefix`` locations the job reads.
+        s3_write: locations the job writes (list one in both to read back what it wrote).
+        managed_policy_arns: managed policies to attach, by ARN.
+        description: the role's description.
+        """
+        super().__init__(scope, id)
+        self.s3_read = self._locations(id, "s3_read", s3_read)
+        self.s3_write = self._locations(id, "s3_write", s3_write)
+        policy_arns = tuple(managed_policy_arns)
+        if not (self.s3_read or self.s3_write or policy_arns):
+            raise MnpPropsError(
+                _JOB_ROLE_KIND,
+                id,
+                "s3_read",
+                "and s3_write and managed_policy_arns are all empty: the role would grant nothing",
+                "name what the job needs, or pass no job role at all",
+            )
+        stack = Stack.of(self)
+        statements, wildcards = self._statements(stack)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description=description or "The containers of MNP jobs: least-privilege S3 data and checkpoint access",
+            inline_policies={"JobAccess": iam.PolicyDocument(statements=statements)} if statements else None,
+            managed_policies=[
+                iam.ManagedPolicy.from_managed_policy_arn(self, f"ManagedPolicy{index}", arn)
+                for index, arn in enumerate(policy_arns)
+            ],
+        )
+        acknowledgments = [
+            Acknowledgment(
+                id=f"{NAG_PLUGIN}::{NAG_IAM5}[Resource::{nag_finding_value(stack, arn)}]",
+                reason="S3 object ARNs under a prefix need a trailing '*': IAM has no other way to name every "
+                "object the job reads or writes under this location (the actions are exact, no wildcards)",
+            )
+            for arn in wildcards
+        ]
+        acknowledgments += [
+            Acknowledgment(
+                id=f"{NAG_PLUGIN}::{NAG_IAM4}[Policy::{nag_finding_value(stack, arn)}]",
+                reason="This AWS managed policy is attached because the caller named it explicitly "
+                "(managed_policy_arns / the config's job_role.managed_policy_arns)",
+            )
+            for arn in policy_arns
+            if ":iam::aws:policy/" in arn
+        ]
+        if acknowledgments:
+            Validations.of(self.role).acknowledge(*acknowledgments)
+
+    @staticmethod
+    def _locations(id: str, prop: str, values: Sequence[str]) -> tuple[S3Location, ...]:
+        parsed: list[S3Location] = []
+        for value in values:
+            location = S3Location.parse(value)
+            if location is None:
+                raise MnpPropsError(
+                    _JOB_ROLE_KIND,
+                    id,
+                    prop,
+                    f"{value!r} is not s3://bucket or s3://bucket/prefix",
+                    "use a bucket name of 3-63 lowercase letters, digits, '.' and '-', and no '*' or '?' in the prefix",
+                )
+            if location not in parsed:
+                parsed.append(location)
+        return tuple(parsed)
+
+    def _statements(self, stack: Stack) -> tuple[list[iam.PolicyStatement], list[str]]:
+        def bucket_arn(bucket: str) -> str:
+            return stack.format_arn(service="s3", region="", account="", resource=bucket)
+
+        def objects_arn(location: S3Location) -> str:
+            return stack.format_arn(
+                service="s3", region="", account="", resource=location.bucket, resource_name=f"{location.prefix}*"
+            )
+
+        statements: list[iam.PolicyStatement] = []
+        buckets = sorted({location.bucket for location in self.s3_read})
+        for index, bucket in enumerate(buckets):
+            prefixes = [location.prefix for location in self.s3_read if location.bucket == bucket]
+            statements.append(
+                iam.PolicyStatement(
+                    sid=f"ListReadLocations{index}",
+                    actions=["s3:ListBucket"],
+                    resources=[bucket_arn(bucket)],
+                    # The whole bucket needs no condition; prefixes limit what may be listed.
+                    conditions=None if "" in prefixes else {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
+                )
+            )
+        wildcards: list[str] = []
+        for sid, actions, locations in (
+            ("ReadObjects", S3_READ_ACTIONS, self.s3_read),
+            ("WriteObjects", S3_WRITE_ACTIONS, self.s3_write),
+        ):
+            if not locations:
+                continue
+            arns = [objects_arn(location) for location in locations]
+            statements.append(iam.PolicyStatement(sid=sid, actions=list(actions), resources=arns))
+            wildcards += [arn for arn in arns if arn not in wildcards]
+        return statements, wildcards
+
+
 class MnpJobDefinition(Construct):
     """A ``multinode`` ``AWS::Batch::JobDefinition`` with checked node ranges and resources.
 
@@ -185,6 +406,8 @@ class MnpJobDefinition(Construct):
         node_ranges: the parsed node ranges, in the order given.
         log_group: where the containers log.
         execution_role: the ECS task execution role shared by every node (image pulls, log delivery).
+        job_role: the role the containers run as (``None``: no AWS credentials in the containers).
+        ecr_repositories: the private ECR repositories of the images, which the execution role may pull.
         props: the props as given.
     """
 
@@ -196,6 +419,8 @@ class MnpJobDefinition(Construct):
     node_ranges: tuple[NodeRange, ...]
     log_group: logs.ILogGroup
     execution_role: iam.IRole
+    job_role: iam.IRole | None
+    ecr_repositories: tuple[ecr.IRepository, ...]
     props: MnpJobDefinitionProps
 
     def __init__(
@@ -221,6 +446,7 @@ class MnpJobDefinition(Construct):
         efa: bool = False,
         shared_memory_mib: int | None = None,
         job_role: iam.IRole | None = None,
+        enable_execute_command: bool = False,
         name: str | None = None,
         execution_role: iam.IRole | None = None,
         log_group: logs.ILogGroup | None = None,
@@ -248,7 +474,11 @@ class MnpJobDefinition(Construct):
         efa: pass the instance's EFA devices into every container (``/dev/infiniband/uverbsN``) and
             lift the locked-memory limit; the instance type must support EFA.
         shared_memory_mib: size of ``/dev/shm`` for every container (NCCL and MPI use it).
-        job_role: IAM role the containers run as.
+        job_role: IAM role the containers run as (for example ``MnpJobRole(...).role``); default none.
+        enable_execute_command: ECS Exec into every container (``aws ecs execute-command``), e.g. to debug
+            a hung node; the job role gets the ``ssmmessages`` actions ECS Exec needs (the CDK's
+            ``enableExecuteCommand``), and a job role of its own is created when none is given. A role
+            imported as immutable must carry them already.
         name: physical job definition name; default generated.
         execution_role: share one ECS execution role between job definitions (default: one each).
         log_group: share one log group (``log_retention`` is then the group's); streams are prefixed
@@ -287,6 +517,7 @@ class MnpJobDefinition(Construct):
             shared_memory_mib=shared_memory_mib,
             job_role=job_role,
             name=name,
+            enable_execute_command=enable_execute_command,
             secrets=job_secrets,
             readonly_root_filesystem=readonly_root_filesystem,
             user=user,
@@ -347,6 +578,10 @@ class MnpJobDefinition(Construct):
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description="Pulls the images and ships the logs of an MNP job definition's containers",
         )
+        self.ecr_repositories = self._grant_image_pulls(id, image, groups)
+        self.job_role = job_role
+        if enable_execute_command:
+            self.job_role = self._ecs_exec_role(job_role)
         log_driver = ecs.LogDrivers.aws_logs(stream_prefix="mnp" if log_group is None else id, log_group=self.log_group)
         container_secrets = self._container_secrets(job_secrets)
         efa_devices = self._efa_device_count() if efa else 0
@@ -384,7 +619,9 @@ class MnpJobDefinition(Construct):
                 environment=dict(node.environment) or None,
                 logging=log_driver,
                 execution_role=self.execution_role,
-                job_role=job_role,
+                job_role=self.job_role,
+                # The L2 adds ECS Exec's ssmmessages actions to the job role.
+                enable_execute_command=enable_execute_command or None,
                 linux_parameters=linux,
                 # EFA registers memory with the NIC; the default 64 KiB memlock limit breaks it.
                 ulimits=([batch.Ulimit(name=batch.UlimitName.MEMLOCK, hard_limit=-1, soft_limit=-1)] if efa else None),
@@ -394,6 +631,13 @@ class MnpJobDefinition(Construct):
                 readonly_root_filesystem=readonly_root_filesystem or None,
                 user=user,
             )
+            if isinstance(node.image, str) and ecr_image_of(node.image) is not None:
+                # The image is used as written (FIPS and dual-stack registry names included); the execution
+                # role got pull access to its repository above, which is what the CDK's warning asks for.
+                Annotations.of(container).acknowledge_warning(
+                    "@aws-cdk/aws-ecs:ecrImageRequiresPolicy",
+                    "the execution role is granted pull on this image's ECR repository (Repository.grant_pull)",
+                )
             containers.append(
                 batch.MultiNodeContainer(
                     start_node=node_range.start,
@@ -508,6 +752,66 @@ class MnpJobDefinition(Construct):
                     f"is also set as a plain variable ({', '.join(clashes)})",
                     "set it once, as a secret",
                 )
+
+    # -- identities -----------------------------------------------------------------------------------
+
+    def _grant_image_pulls(self, id: str, image: Image, groups: Sequence[NodeGroup]) -> tuple[ecr.IRepository, ...]:
+        """Pull access for the execution role (ECS logs in to the registry and fetches the layers with it)
+        on exactly the private ECR repositories the images name, through the CDK's ``grant_pull``."""
+        found: list[EcrImage] = []
+        for candidate in (image, *(group.image for group in groups)):
+            if not isinstance(candidate, str):
+                continue  # an ecs.ContainerImage grants its own pulls when the L2 binds it
+            try:
+                reference = ecr_image_of(candidate)
+            except ValueError as error:
+                raise MnpPropsError(_KIND, id, "image", str(error), "fix the image reference") from None
+            if reference is not None and reference not in found:
+                found.append(reference)
+        stack = Stack.of(self)
+        repositories: list[ecr.IRepository] = []
+        for index, reference in enumerate(found):
+            repository = ecr.Repository.from_repository_attributes(
+                self,
+                f"EcrRepository{index}",
+                repository_arn=stack.format_arn(
+                    service="ecr",
+                    region=reference.region,
+                    account=reference.account,
+                    resource="repository",
+                    resource_name=reference.repository,
+                ),
+                repository_name=reference.repository,
+            )
+            repository.grant_pull(self.execution_role)
+            repositories.append(repository)
+        if repositories:
+            Validations.of(self.execution_role).acknowledge(
+                Acknowledgment(
+                    id=f"{NAG_PLUGIN}::{NAG_IAM5}[Resource::*]",
+                    reason="ecr:GetAuthorizationToken supports no resource-level permissions: the registry login "
+                    "token is per account and Region (Amazon ECR user guide, private registry authentication); "
+                    "the pulls themselves are granted on the named repositories only",
+                )
+            )
+        return tuple(repositories)
+
+    def _ecs_exec_role(self, job_role: iam.IRole | None) -> iam.IRole:
+        # One role for every node group: the L2 would create a role per container otherwise.
+        role = job_role or iam.Role(
+            self,
+            "JobRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description="ECS Exec into the containers of an MNP job definition (no other permissions)",
+        )
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id=f"{NAG_PLUGIN}::{NAG_IAM5}[Resource::*]",
+                reason="ECS Exec's ssmmessages channel actions take no resource ARN (Amazon ECS developer guide, "
+                "ECS Exec IAM permissions use Resource '*'); they open channels to this task's own agent only",
+            )
+        )
+        return role
 
     # -- validation -----------------------------------------------------------------------------------
 

@@ -17,7 +17,11 @@ Built on aws-cdk-lib's ``JobQueue``, it adds what an MNP queue needs:
 * checks: one to three compute environments (the Batch limit per queue), all EC2 (MNP jobs cannot run on
   Fargate), one CPU architecture;
 * the child-failure watchdog (on by default): MNP jobs keep running when a child node dies, and only the
-  main node's exit ends them; the watchdog terminates such jobs so they do not burn the remaining nodes.
+  main node's exit ends them; the watchdog terminates such jobs so they do not burn the remaining nodes;
+* optionally a scheduling policy (``scheduling_policy``, e.g. ``batch.FairshareSchedulingPolicy``): every
+  job submitted to a fair-share queue needs a share identifier (SubmitJob ``shareIdentifier``; ``mnp
+  submit --share-identifier``). A queue created without a policy cannot get one, and one created with a
+  policy cannot lose it (CreateJobQueue ``schedulingPolicyArn``): adding or removing it means a new queue.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class MnpJobQueue(Construct):
     job_queue: batch.IJobQueue
     watchdog: ChildFailureWatchdog | None
     compute_environments: tuple[MnpComputeEnvironment, ...]
+    scheduling_policy: batch.ISchedulingPolicy | None
 
     def __init__(
         self,
@@ -76,19 +81,23 @@ class MnpJobQueue(Construct):
         watchdog: bool = True,
         watchdog_sweep_interval: Duration | None = None,
         watchdog_options: WatchdogOptions | None = None,
+        scheduling_policy: batch.ISchedulingPolicy | None = None,
     ) -> None:
         """Args:
         compute_environments: 1 to 3 MNP compute environments, tried in the order given.
         priority: queue priority (higher runs first when queues share compute environments).
         runnable_timeout: how long a job may sit at the head of the queue in RUNNABLE for a
             misconfiguration reason before Batch cancels it (10 minutes to 24 hours).
-        capacity_timeout: if given, also cancel jobs that have waited this long for instance capacity.
+        capacity_timeout: if given, also cancel jobs that have waited this long for instance capacity
+            (``CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY``; 10 minutes to 24 hours). Default: wait.
         name: physical queue name; default generated.
         watchdog: attach the child-failure watchdog.
         watchdog_sweep_interval: the watchdog's sweep interval; None keeps the watchdog's default.
         watchdog_options: the watchdog's settings (reserved concurrency, dead-letter queue, log
             retention and key, sweep interval); default ``WatchdogOptions()``. ``watchdog_sweep_interval``,
             when given, overrides its ``sweep_interval``.
+        scheduling_policy: a scheduling policy for the queue (``batch.FairshareSchedulingPolicy``); default
+            none (first in, first out). See the module docs: it cannot be added to or removed from a queue.
         """
         super().__init__(scope, id)
         ces = tuple(compute_environments)
@@ -126,7 +135,9 @@ class MnpJobQueue(Construct):
             priority=priority,
             job_queue_name=name,
             job_state_time_limit_actions=actions,
+            scheduling_policy=scheduling_policy,
         )
+        self.scheduling_policy = scheduling_policy
         cfn = queue.node.default_child
         assert isinstance(cfn, batch.CfnJobQueue)
         cfn.add_metadata(MNP_QUEUE_METADATA_KEY, True)

@@ -9,20 +9,27 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from constructs_lib.compute_environment import MnpComputeEnvironment
-from constructs_lib.job_definition import JobSecret, MnpJobDefinition, NodeGroup
+from constructs_lib.compute_environment import CapacityReservation, MnpComputeEnvironment
+from constructs_lib.job_definition import JobSecret, MnpJobDefinition, MnpJobRole, NodeGroup
 from constructs_lib.job_queue import MnpJobQueue
 from constructs_lib.network import MnpNetwork
 from constructs_lib.placement import ClusterPlacementGroup
 from constructs_lib.security import EncryptionKey, SubmitterPolicy, apply_permissions_boundary
 from constructs_lib.watchdog import WatchdogOptions
-from mnp_toolkit.config.model import ExistingNetwork, MnpConfig
+from mnp_toolkit.config.model import (
+    ComputeEnvironmentConfig,
+    ExistingNetwork,
+    FairShareConfig,
+    JobDefinitionConfig,
+    MnpConfig,
+)
 
 #: Resource types whose Tags property is create-only (changing it replaces the resource).
 TAG_REPLACES_RESOURCE_TYPES = ("AWS::Batch::ComputeEnvironment", "AWS::EC2::PlacementGroup")
@@ -88,6 +95,7 @@ class MnpEnvironmentStack(cdk.Stack):
             days: logs.LogGroup(self, f"JobLogs{days}d", retention=retention(days), encryption_key=self.encryption_key)
             for days in sorted({jd.log_retention_days for jd in config.job_definitions})
         }
+        self.job_roles: dict[tuple[Any, ...], MnpJobRole] = {}
         self.job_definitions: dict[str, MnpJobDefinition] = {}
         for jd in config.job_definitions:
             self.job_definitions[jd.name] = MnpJobDefinition(
@@ -118,6 +126,7 @@ class MnpEnvironmentStack(cdk.Stack):
                         environment=group.environment,
                         vcpus=group.vcpus,
                         memory_mib=group.memory_mib,
+                        gpus=group.gpus,
                     )
                     for group in jd.node_groups
                 ]
@@ -125,6 +134,8 @@ class MnpEnvironmentStack(cdk.Stack):
                 else None,
                 log_group=self.job_log_groups[jd.log_retention_days],
                 execution_role=self.job_execution_role,
+                job_role=self._job_role(jd),
+                enable_execute_command=jd.ecs_exec,
             )
 
         self.compute_environments: dict[str, MnpComputeEnvironment] = {}
@@ -159,6 +170,13 @@ class MnpEnvironmentStack(cdk.Stack):
                 additional_security_groups=extra_groups,
                 root_volume_size_gib=ce.root_volume_size_gib,
                 efa=ce.efa,
+                images=self._images(ce),
+                install_efa_driver=ce.install_efa_driver,
+                capacity_reservation=CapacityReservation(
+                    id=ce.capacity_reservation.id, resource_group_arn=ce.capacity_reservation.resource_group_arn
+                )
+                if ce.capacity_reservation
+                else None,
             )
 
         self.job_queues: dict[str, MnpJobQueue] = {}
@@ -176,6 +194,10 @@ class MnpEnvironmentStack(cdk.Stack):
                     log_encryption_key=self.encryption_key,
                 ),
                 runnable_timeout=cdk.Duration.minutes(queue.runnable_timeout_minutes),
+                capacity_timeout=cdk.Duration.minutes(queue.capacity_timeout_minutes)
+                if queue.capacity_timeout_minutes
+                else None,
+                scheduling_policy=self._scheduling_policy(queue.name, queue.fair_share),
                 watchdog=queue.watchdog,
             )
 
@@ -203,6 +225,59 @@ class MnpEnvironmentStack(cdk.Stack):
             cdk.CfnOutput(self, f"JobQueueArn-{name}", value=queue_construct.job_queue.job_queue_arn)
         for name, jd_construct in self.job_definitions.items():
             cdk.CfnOutput(self, f"JobDefinitionArn-{name}", value=jd_construct.job_definition.job_definition_arn)
+
+    def _job_role(self, jd: JobDefinitionConfig) -> iam.IRole | None:
+        """The job definition's job role: an existing one by ARN (imported as immutable: the stack never
+        changes a role it does not own), or one the stack creates, shared by job definitions that ask for
+        the same access. ECS Exec alone needs no role here: the job definition creates its own."""
+        setting = jd.job_role
+        if setting is None:
+            return None
+        if setting.arn is not None:
+            return iam.Role.from_role_arn(self, f"JobRole-{jd.name}", setting.arn, mutable=False)
+        key = jd.job_role_key
+        assert key is not None
+        if key not in self.job_roles:
+            self.job_roles[key] = MnpJobRole(
+                self,
+                f"JobRole-{jd.name}",
+                s3_read=setting.s3_read,
+                s3_write=setting.s3_write,
+                managed_policy_arns=setting.managed_policy_arns,
+            )
+        return self.job_roles[key].role
+
+    def _images(self, ce: ComputeEnvironmentConfig) -> list[batch.EcsMachineImage]:
+        """The compute environment's custom AMI: an image ID (the config requires env.region with one) or
+        an SSM parameter resolved at deploy time, with the Batch image type it is built from."""
+        if ce.ami is None:
+            return []
+        image: ec2.IMachineImage
+        if ce.ami.image_id is not None:
+            assert self.config.env.region is not None  # the config checks it
+            image = ec2.MachineImage.generic_linux({self.config.env.region: ce.ami.image_id})
+        else:
+            assert ce.ami.ssm_parameter is not None
+            image = ec2.MachineImage.from_ssm_parameter(ce.ami.ssm_parameter)
+        image_type = ce.ami_image_type
+        assert image_type is not None
+        return [batch.EcsMachineImage(image=image, image_type=batch.EcsMachineImageType(image_type))]
+
+    def _scheduling_policy(self, queue: str, fair_share: FairShareConfig | None) -> batch.ISchedulingPolicy | None:
+        if fair_share is None:
+            return None
+        return batch.FairshareSchedulingPolicy(
+            self,
+            f"SchedulingPolicy-{queue}",
+            share_decay=cdk.Duration.seconds(fair_share.share_decay_seconds)
+            if fair_share.share_decay_seconds
+            else None,
+            compute_reservation=fair_share.compute_reservation or None,
+            shares=[
+                batch.Share(share_identifier=share.share_identifier, weight_factor=share.weight_factor)
+                for share in fair_share.shares
+            ],
+        )
 
     def _encryption_key(self, config: MnpConfig) -> kms.IKey | None:
         """``security.kms_key``: a key the stack creates (``create``), one of the account's by ARN, or none."""

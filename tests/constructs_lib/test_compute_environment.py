@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import (
+    CapacityReservation,
     ClusterPlacementGroup,
     MnpComputeEnvironment,
     MnpJobDefinition,
@@ -367,3 +369,85 @@ def test_max_vcpus_of_a_job_on_an_instance_type_the_toolkit_does_not_know_must_b
     with pytest.raises(MnpPropsError, match="max_vcpus: is not set, and the toolkit does not know instance type"):
         make_ce(instance_types=["zz9.hyperlarge"], job_definitions=[jd], max_vcpus=None)
     assert make_ce(instance_types=["zz9.hyperlarge"], job_definitions=[jd], max_vcpus=512).max_vcpus == 512
+
+
+# -- custom AMI, EFA driver, capacity reservations ----------------------------------------------------
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize(
+    ("reservation", "target"),
+    [
+        (CapacityReservation(id="cr-0123456789abcdef0"), {"CapacityReservationId": "cr-0123456789abcdef0"}),
+        (
+            CapacityReservation(resource_group_arn="arn:aws:resource-groups:us-east-1:123456789012:group/p4d-odcr"),
+            {"CapacityReservationResourceGroupArn": "arn:aws:resource-groups:us-east-1:123456789012:group/p4d-odcr"},
+        ),
+    ],
+    ids=["reservation", "group"],
+)
+def test_capacity_reservation_is_targeted_through_the_launch_template(
+    make_ce: Build, stack: Stack, reservation: CapacityReservation, target: dict[str, str]
+) -> None:
+    ce = make_ce(capacity_reservation=reservation)
+    template = Template.from_stack(stack)
+    lt_id = stack.resolve(ce.launch_template.node.default_child.logical_id)  # type: ignore[union-attr]
+    data = template.to_json()["Resources"][lt_id]["Properties"]["LaunchTemplateData"]
+    assert data["CapacityReservationSpecification"] == {"CapacityReservationTarget": target}
+    # The rest of the launch template is untouched (IMDSv2, encrypted root volume).
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    assert data["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
+
+
+def test_no_capacity_reservation_by_default(synth: dict[str, Any]) -> None:
+    for name in ("plain", "efa"):
+        synth[name].has_resource_properties(
+            "AWS::EC2::LaunchTemplate",
+            {"LaunchTemplateData": Match.object_like({"CapacityReservationSpecification": Match.absent()})},
+        )
+
+
+@pytest.mark.parametrize(
+    ("reservation", "match"),
+    [
+        (CapacityReservation(), "capacity_reservation: names no id and no resource group"),
+        (
+            CapacityReservation(
+                id="cr-0123456789abcdef0", resource_group_arn="arn:aws:resource-groups:us-east-1:1:group/x"
+            ),
+            "capacity_reservation: names both an id and a resource group",
+        ),
+        (CapacityReservation(id="cr-123"), "capacity_reservation: id 'cr-123' is not cr- and 17 hex digits"),
+        (
+            CapacityReservation(resource_group_arn="arn:aws:ec2:::x"),
+            "capacity_reservation: resource_group_arn 'arn:aws:ec2:::x' is not a resource group ARN",
+        ),
+    ],
+)
+def test_rejects_bad_capacity_reservations(make_ce: Build, reservation: CapacityReservation, match: str) -> None:
+    with pytest.raises(MnpPropsError, match=rf"MnpComputeEnvironment 'Ce\d+': {re.escape(match)}"):
+        make_ce(capacity_reservation=reservation)
+
+
+def test_skipping_the_efa_driver_needs_an_image_with_it(make_ce: Build) -> None:
+    with pytest.raises(MnpPropsError, match="install_efa_driver: is False with efa=True but no images are given"):
+        make_ce(efa=True, install_efa_driver=False)
+
+
+@pytest.mark.synth
+def test_an_ami_from_an_ssm_parameter_is_resolved_at_deploy_time(make_ce: Build, stack: Stack) -> None:
+    name = "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
+    make_ce(
+        images=[
+            batch.EcsMachineImage(
+                image=ec2.MachineImage.from_ssm_parameter(name), image_type=batch.EcsMachineImageType.ECS_AL2023_NVIDIA
+            )
+        ]
+    )
+    template = Template.from_stack(stack).to_json()
+    (parameter_id,) = [k for k, v in template["Parameters"].items() if v.get("Default") == name]
+    assert template["Parameters"][parameter_id]["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
+    (ce,) = resources_of(template, "AWS::Batch::ComputeEnvironment")
+    assert ce["Properties"]["ComputeResources"]["Ec2Configuration"] == [
+        {"ImageIdOverride": {"Ref": parameter_id}, "ImageType": "ECS_AL2023_NVIDIA"}
+    ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk import Duration, Stack
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from constructs_lib import MnpJobDefinition, MnpPropsError, NodeGroup
 from mnp_toolkit.core import instance_types
@@ -358,3 +361,283 @@ def test_job_definitions_can_share_execution_role_and_log_group() -> None:
         for jd in template.find_resources("AWS::Batch::JobDefinition").values()
     )
     assert prefixes == ["alpha", "beta"]
+
+
+# -- identities: job role, private ECR pulls, ECS Exec -------------------------------------------------
+
+ECR_SAME = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/train:1"
+ECR_OTHER = "222222222222.dkr.ecr.us-west-2.amazonaws.com/shared/tools@sha256:" + "ab" * 32
+
+
+def _statements(template: Template, resource_type: str, logical_id: str | None = None) -> list[dict[str, Any]]:
+    found = []
+    for key, resource in template.find_resources(resource_type).items():
+        if logical_id is not None and key != logical_id:
+            continue
+        props = resource["Properties"]
+        documents = [props["PolicyDocument"]] if "PolicyDocument" in props else []
+        documents += [policy["PolicyDocument"] for policy in props.get("Policies", [])]
+        found += [statement for document in documents for statement in document["Statement"]]
+    return found
+
+
+@pytest.fixture(scope="module")
+def identities() -> dict[str, Any]:
+    from constructs_lib import MnpJobRole
+
+    stack = Stack(cdk_app(), "Identities")
+    role = MnpJobRole(
+        stack,
+        "Role",
+        s3_read=["s3://datasets/imagenet/", "s3://datasets/extra/", "s3://public-data"],
+        s3_write=["s3://checkpoints/run-1/"],
+        managed_policy_arns=["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"],
+    )
+    private = MnpJobDefinition(
+        stack,
+        "Private",
+        image=ECR_SAME,
+        instance_type="c5n.18xlarge",
+        num_nodes=2,
+        job_role=role.role,
+        node_groups=[NodeGroup(target_nodes="0", image=ECR_OTHER), NodeGroup(target_nodes="1:")],
+    )
+    public = MnpJobDefinition(stack, "Public", image=IMAGE, instance_type="c5n.18xlarge", num_nodes=2)
+    exec_only = MnpJobDefinition(
+        stack,
+        "ExecOnly",
+        image=IMAGE,
+        instance_type="c5n.18xlarge",
+        num_nodes=3,
+        enable_execute_command=True,
+        node_groups=[NodeGroup(target_nodes="0"), NodeGroup(target_nodes="1:")],
+    )
+    exec_with_role = MnpJobDefinition(
+        stack,
+        "ExecWithRole",
+        image=IMAGE,
+        instance_type="c5n.18xlarge",
+        num_nodes=2,
+        job_role=role.role,
+        enable_execute_command=True,
+    )
+    return {
+        "template": Template.from_stack(stack),
+        "stack": stack,
+        "role": role,
+        "private": private,
+        "public": public,
+        "exec_only": exec_only,
+        "exec_with_role": exec_with_role,
+    }
+
+
+def _s3_arn(resource: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":s3:::{resource}"]]}
+
+
+def _logical_id(construct: Any) -> str:
+    node = construct.node.default_child if construct.node.default_child is not None else construct
+    return str(Stack.of(construct).resolve(node.logical_id))
+
+
+def test_job_role_reads_and_writes_only_the_named_locations(identities: dict[str, Any]) -> None:
+    template: Template = identities["template"]
+    role = identities["role"].role
+    statements = {s.get("Sid"): s for s in _statements(template, "AWS::IAM::Role", _logical_id(role))}
+    assert statements["ReadObjects"]["Action"] == "s3:GetObject"
+    assert sorted(map(json.dumps, statements["ReadObjects"]["Resource"])) == sorted(
+        json.dumps(_s3_arn(f"{path}*")) for path in ("datasets/extra/", "datasets/imagenet/", "public-data/")
+    )
+    assert sorted(statements["WriteObjects"]["Action"]) == ["s3:AbortMultipartUpload", "s3:PutObject"]
+    assert statements["WriteObjects"]["Resource"] == _s3_arn("checkpoints/run-1/*")
+    # Listing: limited to the read prefixes in a bucket with prefixes; a whole bucket needs no condition.
+    lists = [s for sid, s in statements.items() if sid and sid.startswith("ListReadLocations")]
+    by_bucket = {json.dumps(s["Resource"]): s for s in lists}
+    datasets = by_bucket[json.dumps(_s3_arn("datasets"))]
+    assert datasets["Action"] == "s3:ListBucket"
+    assert sorted(datasets["Condition"]["StringLike"]["s3:prefix"]) == ["extra/*", "imagenet/*"]
+    public = by_bucket[json.dumps(_s3_arn("public-data"))]
+    assert "Condition" not in public
+    # Nothing else: no delete, no bucket configuration, no wildcard action.
+    actions = {a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"}
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "ManagedPolicyArns": ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"],
+            "AssumeRolePolicyDocument": Match.object_like(
+                {"Statement": [Match.object_like({"Principal": {"Service": "ecs-tasks.amazonaws.com"}})]}
+            ),
+        },
+    )
+
+
+def test_containers_run_as_the_job_role(identities: dict[str, Any]) -> None:
+    template: Template = identities["template"]
+    private = _props(identities["private"], template.to_json())
+    role_arn = {"Fn::GetAtt": [_logical_id(identities["role"].role), "Arn"]}
+    assert [r["Container"]["JobRoleArn"] for r in private["NodeProperties"]["NodeRangeProperties"]] == [role_arn] * 2
+    public = _props(identities["public"], template.to_json())
+    assert "JobRoleArn" not in public["NodeProperties"]["NodeRangeProperties"][0]["Container"]
+
+
+def test_private_ecr_images_are_pullable_same_account_and_cross_account(identities: dict[str, Any]) -> None:
+    template: Template = identities["template"]
+    private: MnpJobDefinition = identities["private"]
+    statements = _statements(template, "AWS::IAM::Policy")
+    pulls = [s for s in statements if "ecr:BatchGetImage" in s["Action"]]
+    assert len(pulls) == 1
+    assert sorted(pulls[0]["Action"]) == [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    ]
+    rendered = sorted(json.dumps(resource) for resource in pulls[0]["Resource"])
+    assert rendered == sorted(
+        json.dumps({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":ecr:{arn}"]]})
+        for arn in ("us-east-1:123456789012:repository/team/train", "us-west-2:222222222222:repository/shared/tools")
+    )
+    assert {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"} in statements
+    # on the execution role of that job definition (the policy is attached to it), and only there
+    policy_roles = [
+        r["Properties"]["Roles"]
+        for r in template.find_resources("AWS::IAM::Policy").values()
+        if any("ecr:BatchGetImage" in s["Action"] for s in r["Properties"]["PolicyDocument"]["Statement"])
+    ]
+    assert policy_roles == [[{"Ref": _logical_id(private.execution_role)}]]
+    assert len(private.ecr_repositories) == 2 and identities["public"].ecr_repositories == ()
+    # The images are rendered as written, and the CDK's "attach policies first" warning is answered.
+    images = [
+        r["Container"]["Image"] for r in _props(private, template.to_json())["NodeProperties"]["NodeRangeProperties"]
+    ]
+    assert images == [ECR_OTHER, ECR_SAME]
+    Annotations.from_stack(identities["stack"]).has_no_warning("*", Match.string_like_regexp("Proper policies"))
+
+
+def test_ecs_exec_turns_on_execute_command_with_one_job_role(identities: dict[str, Any]) -> None:
+    template: Template = identities["template"]
+    exec_only: MnpJobDefinition = identities["exec_only"]
+    props = _props(exec_only, template.to_json())
+    containers = [r["Container"] for r in props["NodeProperties"]["NodeRangeProperties"]]
+    assert [c["EnableExecuteCommand"] for c in containers] == [True, True]
+    assert exec_only.job_role is not None
+    role_arn = {"Fn::GetAtt": [_logical_id(exec_only.job_role), "Arn"]}
+    assert [c["JobRoleArn"] for c in containers] == [role_arn, role_arn]
+    exec_policies = [
+        r["Properties"]
+        for r in template.find_resources("AWS::IAM::Policy").values()
+        if r["Properties"]["Roles"] == [{"Ref": _logical_id(exec_only.job_role)}]
+    ]
+    (document,) = [p["PolicyDocument"] for p in exec_policies]
+    (statement,) = document["Statement"]
+    assert sorted(statement["Action"]) == [
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+    ]
+    assert statement["Resource"] == "*"
+    # A given job role gets the same actions, no second role is made.
+    with_role: MnpJobDefinition = identities["exec_with_role"]
+    assert with_role.job_role is identities["role"].role
+    given = [
+        s
+        for r in template.find_resources("AWS::IAM::Policy").values()
+        if r["Properties"]["Roles"] == [{"Ref": _logical_id(with_role.job_role)}]
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert [sorted(s["Action"]) for s in given] == [sorted(statement["Action"])]
+    public = _props(identities["public"], template.to_json())["NodeProperties"]["NodeRangeProperties"][0]
+    assert "EnableExecuteCommand" not in public["Container"]
+
+
+@pytest.mark.parametrize(
+    ("image", "match"),
+    [
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/Team/Train:1",
+            "names a private ECR registry, but 'Team/Train:1'",
+        ),
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/", "is not a repository name"),
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:bad tag", "is not a repository name"),
+    ],
+)
+def test_a_malformed_private_ecr_image_is_refused(image: str, match: str) -> None:
+    with pytest.raises(MnpPropsError, match=rf"MnpJobDefinition 'Bad': image: .*{re.escape(match)}"):
+        MnpJobDefinition(fresh_stack(), "Bad", image=image, instance_type="c5n.18xlarge", num_nodes=2)
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/a/b/c:v1.2", ("123456789012", "eu-west-1", "a/b/c")),
+        ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/x", ("123456789012", "us-gov-west-1", "x")),
+        ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/x:1", ("123456789012", "cn-north-1", "x")),
+        ("123456789012.dkr-ecr.us-east-1.on.aws/x@sha256:" + "0" * 64, ("123456789012", "us-east-1", "x")),
+        ("public.ecr.aws/amazonlinux/amazonlinux:2023", None),
+        ("docker.io/library/python:3.12", None),
+        ("python:3.12", None),
+    ],
+)
+def test_ecr_image_references_are_read_per_the_registry_endpoints(image: str, expected: tuple[str, ...] | None) -> None:
+    from constructs_lib.job_definition import ecr_image_of
+
+    found = ecr_image_of(image)
+    assert (None if found is None else (found.account, found.region, found.repository)) == expected
+
+
+@pytest.mark.parametrize(
+    ("props", "match"),
+    [
+        ({}, "s3_read: and s3_write and managed_policy_arns are all empty"),
+        ({"s3_read": ["datasets/imagenet"]}, r"s3_read: 'datasets/imagenet' is not s3://bucket"),
+        ({"s3_write": ["s3://Bucket/x"]}, r"s3_write: 's3://Bucket/x' is not s3://bucket"),
+        ({"s3_read": ["s3://bucket/logs/*"]}, r"s3_read: 's3://bucket/logs/\*' is not s3://bucket"),
+    ],
+)
+def test_job_role_rejects_bad_locations(props: dict[str, Any], match: str) -> None:
+    from constructs_lib import MnpJobRole
+
+    with pytest.raises(MnpPropsError, match=rf"MnpJobRole 'Role': {match}"):
+        MnpJobRole(fresh_stack(), "Role", **props)
+
+
+def test_cdk_nag_sees_only_the_acknowledged_wildcards() -> None:
+    """cdk-nag (AwsSolutions) over a stack with every identity feature: nothing unacknowledged, and exactly
+    the findings that need a wildcard are acknowledged, each by its own ID."""
+    import tempfile
+
+    from cdk_nag import AwsSolutionsChecks
+
+    from constructs_lib import MnpJobRole
+
+    outdir = tempfile.mkdtemp(prefix="nag-identities-")
+    app = cdk_app(outdir=outdir)
+    stack = Stack(app, "Nag")
+    role = MnpJobRole(stack, "Role", s3_read=["s3://datasets/imagenet/"], s3_write=["s3://checkpoints"])
+    MnpJobDefinition(
+        stack,
+        "Job",
+        image=ECR_SAME,
+        instance_type="c5n.18xlarge",
+        num_nodes=2,
+        job_role=role.role,
+        enable_execute_command=True,
+    )
+    from aws_cdk import Validations
+
+    Validations.of(app).add_plugins(AwsSolutionsChecks())
+    app.synth()
+    report = json.loads((Path(outdir) / "validation-report.json").read_text())
+    (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    assert nag["conclusion"] == "success" and nag["violations"] == []
+    suppressed = sorted(v["ruleName"] for v in nag["suppressedViolations"])
+    assert suppressed == sorted(
+        [
+            "AwsSolutions-IAM5[Resource::*]",  # ecr:GetAuthorizationToken on the execution role
+            "AwsSolutions-IAM5[Resource::*]",  # ECS Exec's ssmmessages on the job role
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::checkpoints/*]",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::datasets/imagenet/*]",
+        ]
+    )
