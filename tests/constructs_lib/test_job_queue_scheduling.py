@@ -98,3 +98,27 @@ def test_capacity_waits_are_cancelled_beside_misconfigurations(synth: dict[str, 
     reasons = [action["Reason"] for action in _queue(synth["fifo"])["JobStateTimeLimitActions"]]
     assert "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY" not in reasons
     synth["template"].has_resource_properties("AWS::Batch::JobQueue", {"SchedulingPolicyArn": Match.absent()})
+
+
+def test_mnp105_fix_text_is_what_mnp_job_queue_does(synth: dict[str, Any]) -> None:
+    """MNP105's fix names the reasons to cancel and the MnpJobQueue props that set them: they must be real."""
+    import re
+
+    from mnp_toolkit.lint.rules.job_queue.mnp105_no_runnable_timeout import RULE
+
+    named = set(re.findall(r"'([A-Z]+:[A-Z_]+)'", RULE.fix))
+    assert named == {
+        "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+        "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+        "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+    }
+    with_capacity = {action["Reason"] for action in _queue(synth["fair"])["JobStateTimeLimitActions"]}
+    by_default = {action["Reason"] for action in _queue(synth["fifo"])["JobStateTimeLimitActions"]}
+    assert with_capacity == named
+    assert by_default == named - {"CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"}
+    for prop in ("runnable_timeout", "capacity_timeout"):
+        assert prop in RULE.fix and prop in MnpJobQueue.__init__.__doc__  # type: ignore[operator]
+    from mnp_toolkit.config.model import JobQueueConfig
+
+    for key in ("runnable_timeout_minutes", "capacity_timeout_minutes"):
+        assert key in RULE.fix and key in JobQueueConfig.model_fields

@@ -47,9 +47,12 @@ RULE = Rule(
     "together (often into one cluster placement group). When capacity never comes -- insufficient "
     "instance capacity, MaxvCpus too small, a missing instance type -- the job sits at the head of the "
     "queue in RUNNABLE for ever. A JobStateTimeLimitActions entry for RUNNABLE cancels it after a time.",
-    fix="Add JobStateTimeLimitActions [{State: RUNNABLE, Action: CANCEL, MaxTimeSeconds: 3600, Reason: "
-    "'CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY'}] to the queue (aws-cdk-lib CfnJobQueue "
-    "jobStateTimeLimitActions; the toolkit's MnpJobQueue sets one).",
+    fix="Add JobStateTimeLimitActions entries {State: RUNNABLE, Action: CANCEL, MaxTimeSeconds: 600 to 86400} "
+    "for the reasons 'MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE' and "
+    "'MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT', and 'CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY' if a wait for "
+    "capacity should end too (aws-cdk-lib JobQueue jobStateTimeLimitActions). The toolkit's MnpJobQueue sets the "
+    "two misconfiguration entries by default (runnable_timeout, config runnable_timeout_minutes) and the capacity "
+    "entry with capacity_timeout (config capacity_timeout_minutes).",
     source="https://docs.aws.amazon.com/batch/latest/APIReference/API_JobStateTimeLimitAction.html",
     check=check,
 )
