@@ -27,6 +27,15 @@ def _node_count(value: str) -> int:
     return nodes
 
 
+def _scheduling_priority(value: str) -> int:
+    """argparse type for ``--scheduling-priority``: a plain decimal number (its range is checked with the
+    other fair-share options, in :func:`mnp_toolkit.ops.submit.check_fair_share_options`)."""
+    text = value.strip()
+    if not (text.isascii() and text.lstrip("-").isdigit()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number (0 to 9999)")
+    return int(text)
+
+
 def _command(args: argparse.Namespace) -> int:
     if args.nodes is not None and args.nodes > DEFAULT_MAX_NODES:
         print(
@@ -43,6 +52,8 @@ def _command(args: argparse.Namespace) -> int:
         name=args.name,
         wait=args.wait,
         interval=args.interval,
+        share_identifier=args.share_identifier,
+        scheduling_priority=args.scheduling_priority,
     )
 
 
@@ -62,6 +73,15 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--nodes", type=_node_count, help="number of nodes (overrides the definition's numNodes)")
     parser.add_argument("--name", help="job name (default: <definition>-<UTC time>)")
+    parser.add_argument(
+        "--share-identifier",
+        help="the job's share identifier: required on a queue with a fair-share scheduling policy, refused on others",
+    )
+    parser.add_argument(
+        "--scheduling-priority",
+        type=_scheduling_priority,
+        help="priority within the share identifier, 0 to 9999 (higher runs first); fair-share queues only",
+    )
     parser.add_argument("--wait", action="store_true", help="follow the job until it ends")
     add_interval_argument(parser, between="polls with --wait")
     add_aws_arguments(parser)

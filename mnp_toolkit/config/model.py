@@ -46,6 +46,7 @@ from mnp_toolkit.core.limits import (
     MIN_STATE_TIME_LIMIT_SECONDS,
     MIN_VCPUS,
     RESERVED_ENVIRONMENT_PREFIX,
+    SHARE_IDENTIFIER_PATTERN,
 )
 from mnp_toolkit.core.target_nodes import TargetNodesError, parse_target_nodes
 
@@ -504,7 +505,7 @@ class ShareConfig(_Model):
     """The weight of one share identifier (or of every identifier with a prefix: ``team-*``)."""
 
     share_identifier: str = Field(
-        pattern=r"^[A-Za-z0-9_-]{1,255}[*]?$",
+        pattern=SHARE_IDENTIFIER_PATTERN,
         description="Up to 255 letters, digits, '-' and '_', optionally ending in '*' (a prefix).",
     )
     weight_factor: float = Field(

@@ -52,6 +52,15 @@ MAX_JOB_DEFINITION_BYTES: Final = 24 * 1024
 #: ``JobStateTimeLimitAction.maxTimeSeconds``: 600 to 86,400 seconds (API ``JobStateTimeLimitAction``).
 MIN_STATE_TIME_LIMIT_SECONDS: Final = 600
 MAX_STATE_TIME_LIMIT_SECONDS: Final = 86_400
+#: SubmitJob ``shareIdentifier`` / ShareAttributes ``shareIdentifier``: "limited to 255 alphanumeric characters,
+#: and can be followed by an asterisk (*)"; the API reference's own example (``UserA-1``) has a hyphen, so
+#: '-' and '_' are allowed too. SubmitJob: "If the job queue has a fair-share scheduling policy, then this
+#: parameter must be specified" (and must not be on other queues).
+SHARE_IDENTIFIER_PATTERN: Final = r"^[A-Za-z0-9_-]{1,255}[*]?$"
+#: SubmitJob ``schedulingPriorityOverride``: "The minimum supported value is 0 and the maximum supported value
+#: is 9999" (fair-share queues only).
+MIN_SCHEDULING_PRIORITY: Final = 0
+MAX_SCHEDULING_PRIORITY: Final = 9999
 #: Environment variables "cannot start with AWS_BATCH; this naming convention is reserved for variables that
 #: AWS Batch sets" (API ``ContainerProperties.environment``).
 RESERVED_ENVIRONMENT_PREFIX: Final = "AWS_BATCH"

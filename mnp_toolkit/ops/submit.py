@@ -6,6 +6,14 @@ node index below N (SubmitJob ``NodeOverrides.numNodes``). When the job definiti
 conditions are checked before submitting so the error can say what to change; when AWS rejects the
 override anyway, the error explains the same.
 
+Fair-share queues: a queue with a fair-share scheduling policy takes only jobs with a share identifier
+(``--share-identifier``, SubmitJob ``shareIdentifier``: "If the job queue has a fair-share scheduling
+policy, then this parameter must be specified"), and a queue without one refuses it ("Don't specify this
+parameter if the job queue doesn't have a fair-share scheduling policy"). ``--scheduling-priority`` (0 to
+9999, ``schedulingPriorityOverride``) orders jobs within one share identifier. Given either option, the
+queue is read first (DescribeJobQueues) so a mismatch is named before submitting; without them nothing
+extra is called, and a rejection for a missing share identifier is explained.
+
 The job id goes to stdout (alone, so ``JOB=$(mnp submit ...)`` works); with ``--wait`` the progress
 lines and the final node table go to stderr, and the exit code is that of `mnp status`
 (0 succeeded, 1 failed, 2 usage or AWS error).
@@ -21,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from mnp_toolkit.core.limits import MAX_SCHEDULING_PRIORITY, MIN_SCHEDULING_PRIORITY, SHARE_IDENTIFIER_PATTERN
 from mnp_toolkit.core.target_nodes import TargetNodesError, parse_target_nodes
 from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import (
@@ -189,12 +198,67 @@ def _open_hint(info: JobDefinitionInfo) -> str:
     return f"{bounds[0]}:" if bounds else "0:"
 
 
-def _explain_rejection(error: BaseException, *, nodes: int | None, definition: str, region: str) -> str:
-    """One line for a failed SubmitJob, explaining the node-override conditions when they apply."""
+_SHARE_IDENTIFIER = re.compile(SHARE_IDENTIFIER_PATTERN)
+
+
+def check_fair_share_options(*, share_identifier: str | None, scheduling_priority: int | None) -> None:
+    """The fair-share options on their own (no AWS call). Raises :class:`UserError`."""
+    if scheduling_priority is not None and share_identifier is None:
+        raise UserError(
+            "--scheduling-priority orders jobs within one share identifier of a fair-share queue: give "
+            "--share-identifier too (AWS Batch uses the priority only on fair-share queues)",
+            EXIT_AWS_ERROR,
+        )
+    if share_identifier is not None and not _SHARE_IDENTIFIER.fullmatch(share_identifier):
+        raise UserError(
+            f"--share-identifier {shown(share_identifier)} is not a share identifier: use up to 255 letters, "
+            "digits, '-' and '_', optionally followed by '*' (SubmitJob shareIdentifier)",
+            EXIT_AWS_ERROR,
+        )
+    if (
+        scheduling_priority is not None
+        and not MIN_SCHEDULING_PRIORITY <= scheduling_priority <= MAX_SCHEDULING_PRIORITY
+    ):
+        raise UserError(
+            f"--scheduling-priority {scheduling_priority} is out of range: AWS Batch takes "
+            f"{MIN_SCHEDULING_PRIORITY} to {MAX_SCHEDULING_PRIORITY} (higher runs first)",
+            EXIT_AWS_ERROR,
+        )
+
+
+def queue_has_fair_share(client: Any, *, queue: str) -> bool | None:
+    """Whether the queue has a scheduling policy (DescribeJobQueues ``schedulingPolicyArn``); None when it
+    cannot be read (no permission) or is not found (SubmitJob then says so)."""
+    region = client_region(client)
+    try:
+        queues = client.describe_job_queues(jobQueues=[queue]).get("jobQueues")
+    except aws_exception_types() as error:
+        if is_access_denied(error):
+            return None
+        raise UserError(
+            describe_aws_error(error, action=f"look up job queue {shown(queue)}", service="batch", region=region),
+            EXIT_AWS_ERROR,
+        ) from None
+    if not isinstance(queues, list) or not queues or not isinstance(queues[0], Mapping):
+        return None
+    return bool(queues[0].get("schedulingPolicyArn"))
+
+
+def _explain_rejection(
+    error: BaseException, *, nodes: int | None, definition: str, region: str, share_identifier: str | None = None
+) -> str:
+    """One line for a failed SubmitJob, explaining the node-override and share-identifier conditions."""
     line = describe_aws_error(error, action=f"submit {shown(definition)}", service="batch", region=region)
-    if nodes is None or error_code(error) != "ClientException":
+    if error_code(error) != "ClientException":
         return line
     message = error_message(error).lower()
+    if share_identifier is None and "share" in message:
+        line += (
+            " -- the queue has a fair-share scheduling policy, and AWS Batch requires a share identifier on "
+            "every job submitted to it: pass --share-identifier (one of the identifiers its policy weighs, or any)"
+        )
+    if nodes is None:
+        return line
     if "node" in message or "range" in message:
         line += (
             f" -- overriding numNodes to {nodes} needs a node range with an open upper end (`n:`) "
@@ -219,8 +283,22 @@ def submit_job(
     nodes: int | None = None,
     name: str | None = None,
     warn: Callable[[str], None] | None = None,
+    share_identifier: str | None = None,
+    scheduling_priority: int | None = None,
 ) -> str:
     """Check what can be checked, submit, and return the job id. Raises :class:`UserError`."""
+    check_fair_share_options(share_identifier=share_identifier, scheduling_priority=scheduling_priority)
+    if share_identifier is not None:
+        fair_share = queue_has_fair_share(client, queue=queue)
+        if fair_share is False:
+            raise UserError(
+                f"job queue {shown(queue)} has no fair-share scheduling policy (it runs jobs first in, first out), "
+                "and AWS Batch refuses a share identifier there (SubmitJob shareIdentifier): drop "
+                "--share-identifier and --scheduling-priority",
+                EXIT_AWS_ERROR,
+            )
+        if fair_share is None and warn is not None:
+            warn(f"note: cannot read job queue {shown(queue)}; submitting the share identifier without checking it")
     if name is not None and not _JOB_NAME.match(name):
         raise UserError(
             f"--name {name!r} is not a valid job name: use up to 128 letters, digits, '-' and '_', "
@@ -248,6 +326,10 @@ def submit_job(
     }
     if nodes is not None:
         request["nodeOverrides"] = {"numNodes": nodes}
+    if share_identifier is not None:
+        request["shareIdentifier"] = share_identifier
+    if scheduling_priority is not None:
+        request["schedulingPriorityOverride"] = scheduling_priority
     try:
         response = client.submit_job(**request)
         job_id = response.get("jobId")
@@ -256,7 +338,10 @@ def submit_job(
             raise AwsUnexpectedResponse("the endpoint answered SubmitJob without a job id")
     except aws_exception_types() as error:
         raise UserError(
-            _explain_rejection(error, nodes=nodes, definition=definition, region=region), EXIT_AWS_ERROR
+            _explain_rejection(
+                error, nodes=nodes, definition=definition, region=region, share_identifier=share_identifier
+            ),
+            EXIT_AWS_ERROR,
         ) from None
     return job_id
 
@@ -273,6 +358,8 @@ def run_submit(
     out: TextIO | None = None,
     err: TextIO | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    share_identifier: str | None = None,
+    scheduling_priority: int | None = None,
 ) -> int:
     """The body of `mnp submit`; returns the exit code."""
     stdout = out if out is not None else sys.stdout
@@ -281,7 +368,16 @@ def run_submit(
     def warn(text: str) -> None:
         print(text, file=stderr, flush=True)
 
-    job_id = submit_job(client, queue=queue, definition=definition, nodes=nodes, name=name, warn=warn)
+    job_id = submit_job(
+        client,
+        queue=queue,
+        definition=definition,
+        nodes=nodes,
+        name=name,
+        warn=warn,
+        share_identifier=share_identifier,
+        scheduling_priority=scheduling_priority,
+    )
     print(job_id, file=stdout, flush=True)
     if not wait:
         return 0

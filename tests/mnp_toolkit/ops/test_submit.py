@@ -355,3 +355,124 @@ def test_submit_reads_target_nodes_with_the_core_parser(target: str) -> None:
     with pytest.raises(TargetNodesError):
         parse_target_nodes(target)
     assert node_override_problem(_info((target, "0:"), main_node=0), nodes=4) is None
+
+
+# ------------------------------------------------------------------------------- fair-share queues
+
+QUEUE_ARN = f"arn:aws:batch:{REGION}:123456789012:job-queue/training"
+POLICY_ARN = f"arn:aws:batch:{REGION}:123456789012:scheduling-policy/training"
+
+
+def _expect_queue(stubber: Any, *, policy: str | None) -> None:
+    """A DescribeJobQueues entry (API reference, JobQueueDetail), with or without a scheduling policy."""
+    queue: dict[str, Any] = {
+        "jobQueueName": "training",
+        "jobQueueArn": QUEUE_ARN,
+        "state": "ENABLED",
+        "priority": 1,
+        "computeEnvironmentOrder": [
+            {"order": 1, "computeEnvironment": "arn:aws:batch:us-east-1:123456789012:compute-environment/p4d"}
+        ],
+        "status": "VALID",
+    }
+    if policy is not None:
+        queue["schedulingPolicyArn"] = policy
+    stubber.add_response("describe_job_queues", {"jobQueues": [queue]}, {"jobQueues": ["training"]})
+
+
+def test_share_identifier_and_priority_are_sent_to_a_fair_share_queue(stubbed: Any) -> None:
+    """Stubber (documented shapes): the queue has a scheduling policy, so shareIdentifier and
+    schedulingPriorityOverride go into SubmitJob (the Stubber checks the exact parameters)."""
+    client, stubber = stubbed("batch")
+    _expect_queue(stubber, policy=POLICY_ARN)
+    _expect_definition_lookup(stubber, _definition(ranges=["0:"]))
+    stubber.add_response(
+        "submit_job",
+        {"jobArn": f"arn:aws:batch:{REGION}:123456789012:job/{JOB}", "jobName": "run", "jobId": JOB},
+        {
+            "jobName": "run",
+            "jobQueue": "training",
+            "jobDefinition": DEF_ARN,
+            "shareIdentifier": "vision",
+            "schedulingPriorityOverride": 9999,
+        },
+    )
+    job_id = submit_job(
+        client, queue="training", definition="train", name="run", share_identifier="vision", scheduling_priority=9999
+    )
+    stubber.assert_no_pending_responses()
+    assert job_id == JOB
+
+
+def test_a_share_identifier_for_a_fifo_queue_is_refused_before_submitting(stubbed: Any) -> None:
+    """Stubber: SubmitJob says not to give a share identifier to a queue without a fair-share policy."""
+    client, stubber = stubbed("batch")
+    _expect_queue(stubber, policy=None)
+    with pytest.raises(UserError) as caught:
+        submit_job(client, queue="training", definition="train", share_identifier="vision")
+    stubber.assert_no_pending_responses()
+    assert caught.value.exit_code == 2
+    assert "job queue training has no fair-share scheduling policy" in str(caught.value)
+    assert "drop --share-identifier" in str(caught.value)
+
+
+def test_a_missing_share_identifier_is_explained_when_aws_refuses_it(stubbed: Any) -> None:
+    """Stubber: without fair-share options nothing extra is called; AWS's ClientException about the
+    share identifier (text illustrative) gets the fix appended."""
+    client, stubber = stubbed("batch")
+    _expect_definition_lookup(stubber, _definition(ranges=["0:"]))
+    stubber.add_client_error(
+        "submit_job", "ClientException", "Share identifier is required for a job queue with a fairshare policy", 400
+    )
+    with pytest.raises(UserError) as caught:
+        submit_job(client, queue="training", definition="train")
+    message = str(caught.value)
+    assert "Share identifier is required" in message
+    assert "AWS Batch requires a share identifier on every job submitted to it: pass --share-identifier" in message
+    assert "\n" not in message
+
+
+def test_an_unreadable_queue_is_noted_and_the_job_still_submitted(stubbed: Any) -> None:
+    """Stubber: no batch:DescribeJobQueues permission: a note, then the submission AWS will judge."""
+    client, stubber = stubbed("batch")
+    stubber.add_client_error("describe_job_queues", "AccessDeniedException", "not authorized", 403)
+    _expect_definition_lookup(stubber, _definition(ranges=["0:"]))
+    stubber.add_response(
+        "submit_job",
+        {"jobArn": f"arn:aws:batch:{REGION}:123456789012:job/{JOB}", "jobName": "run", "jobId": JOB},
+        {"jobName": "run", "jobQueue": "training", "jobDefinition": DEF_ARN, "shareIdentifier": "vision"},
+    )
+    err = io.StringIO()
+    code = run_submit(
+        client, queue="training", definition="train", name="run", share_identifier="vision", out=io.StringIO(), err=err
+    )
+    assert code == 0
+    assert "cannot read job queue training; submitting the share identifier without checking it" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--scheduling-priority", "5"], "--scheduling-priority orders jobs within one share identifier"),
+        (
+            ["--share-identifier", "vision", "--scheduling-priority", "10000"],
+            "--scheduling-priority 10000 is out of range",
+        ),
+        (["--share-identifier", "vision", "--scheduling-priority", "-1"], "--scheduling-priority -1 is out of range"),
+        (["--share-identifier", "team a"], "--share-identifier team a is not a share identifier"),
+        (["--share-identifier", "x" * 256], "is not a share identifier"),
+        (["--share-identifier", "vision", "--scheduling-priority", "high"], "'high' is not a whole number"),
+        (["--share-identifier", "vision", "--scheduling-priority", "\u0665"], "is not a whole number"),
+    ],
+)
+def test_bad_fair_share_options_exit_2_without_calling_aws(
+    arguments: list[str], expected: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No AWS: the endpoint is a closed port, so any call would fail differently than the message below."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    try:
+        code = cli_main(["submit", "--queue", "training", "--job-definition", "train", *arguments, "--region", REGION])
+    except SystemExit as exit_info:  # argparse's own usage errors
+        code = exit_info.code
+    assert code == 2
+    assert expected in capsys.readouterr().err
