@@ -1,13 +1,16 @@
-"""cdk-nag (v3) acknowledgement helpers shared by the constructs.
+"""cdk-nag (v3) and checkov acknowledgement helpers shared by the constructs.
 
 cdk-nag 3 is a CDK policy-validation plugin: a finding is acknowledged with the CDK's own
 ``Validations.of(scope).acknowledge(Acknowledgment(id="AwsSolutions::<rule>[<finding>]", reason=...))``,
 one ID per finding (no prefix matching), and stays listed in ``validation-report.json`` as suppressed.
+
+checkov reads suppressions from the resource's template metadata, ``Metadata.checkov.skip`` (a list of
+``{"id": "CKV_...", "comment": reason}``); checkov reports them as skipped, with the comment.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnResource, Stack
 
 NAG_PLUGIN = "AwsSolutions"
 NAG_IAM4 = "AwsSolutions-IAM4"
@@ -35,3 +38,10 @@ def nag_finding_value(stack: Stack, value: str) -> str:
         return str(node)
 
     return render(stack.resolve(value))
+
+
+def checkov_skip(resource: CfnResource, check_id: str, reason: str) -> None:
+    """Suppress checkov's ``check_id`` on ``resource`` with a specific ``reason`` (kept with earlier skips)."""
+    existing = resource.get_metadata("checkov") or {}
+    skips = [skip for skip in existing.get("skip", []) if skip.get("id") != check_id]
+    resource.add_metadata("checkov", {**existing, "skip": [*skips, {"id": check_id, "comment": reason}]})

@@ -10,6 +10,8 @@
   keeps it from the instance role; limiting *what* can be submitted closes that path.
 * :func:`apply_permissions_boundary` -- the CDK's ``PermissionsBoundary`` aspect on a scope: every
   ``AWS::IAM::Role`` under it (the L2 roles and the CDK's own custom-resource provider roles) gets it.
+* :func:`log_group` -- a log group with a retention period, encrypted with the given KMS key or, without
+  one, by CloudWatch Logs' own keys (then checkov's CKV_AWS_158 is suppressed on it, with that reason).
 * :class:`EncryptionKey` -- a customer managed KMS key (rotation on) whose key policy lets CloudWatch
   Logs encrypt this account's log groups and lets EC2 Auto Scaling (which AWS Batch uses to launch the
   instances) encrypt their EBS volumes; see ``docs/security.md`` for the statements and their sources.
@@ -23,9 +25,10 @@ from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, RemovalPolicy, Stack, 
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
-from constructs_lib._nag import NAG_IAM5, NAG_PLUGIN
+from constructs_lib._nag import NAG_IAM5, NAG_PLUGIN, checkov_skip
 from constructs_lib._validation import MnpPropsError
 
 #: The Batch read actions that support no resource-level permissions ("If an AWS Batch API action isn't
@@ -207,6 +210,31 @@ class EncryptionKey(Construct):
                 conditions={"Bool": {"kms:GrantIsForAWSResource": True}},
             )
         )
+
+
+#: Why a log group without a customer managed key is acceptable (checkov CKV_AWS_158).
+LOG_GROUP_DEFAULT_ENCRYPTION = (
+    "CloudWatch Logs encrypts log data at rest with its own keys; a customer managed key is opt-in "
+    "(config security.kms_key) because its key policy must admit the Region's CloudWatch Logs principal "
+    "(docs/security.md)"
+)
+
+
+def log_group(
+    scope: Construct,
+    id: str,
+    *,
+    retention: logs.RetentionDays,
+    encryption_key: kms.IKey | None = None,
+    removal_policy: RemovalPolicy | None = None,
+) -> logs.LogGroup:
+    """A log group that always has a retention period, encrypted with ``encryption_key`` when given."""
+    group = logs.LogGroup(scope, id, retention=retention, encryption_key=encryption_key, removal_policy=removal_policy)
+    if encryption_key is None:
+        resource = group.node.default_child
+        assert isinstance(resource, logs.CfnLogGroup)
+        checkov_skip(resource, "CKV_AWS_158", LOG_GROUP_DEFAULT_ENCRYPTION)
+    return group
 
 
 def is_key_arn(value: str) -> bool:

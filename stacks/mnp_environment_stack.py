@@ -21,7 +21,7 @@ from constructs_lib.job_definition import JobSecret, MnpJobDefinition, MnpJobRol
 from constructs_lib.job_queue import MnpJobQueue
 from constructs_lib.network import MnpNetwork
 from constructs_lib.placement import ClusterPlacementGroup
-from constructs_lib.security import EncryptionKey, SubmitterPolicy, apply_permissions_boundary
+from constructs_lib.security import EncryptionKey, SubmitterPolicy, apply_permissions_boundary, log_group
 from constructs_lib.watchdog import WatchdogOptions
 from mnp_toolkit.config.model import (
     ComputeEnvironmentConfig,
@@ -92,7 +92,7 @@ class MnpEnvironmentStack(cdk.Stack):
             description="Pulls the images and ships the logs of the stack's MNP job definitions",
         )
         self.job_log_groups: dict[int, logs.LogGroup] = {
-            days: logs.LogGroup(self, f"JobLogs{days}d", retention=retention(days), encryption_key=self.encryption_key)
+            days: log_group(self, f"JobLogs{days}d", retention=retention(days), encryption_key=self.encryption_key)
             for days in sorted({jd.log_retention_days for jd in config.job_definitions})
         }
         self.job_roles: dict[tuple[Any, ...], MnpJobRole] = {}
