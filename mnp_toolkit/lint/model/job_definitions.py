@@ -34,6 +34,7 @@ from mnp_toolkit.core.target_nodes import (
     parse_target_nodes,
 )
 from mnp_toolkit.lint.cache import per_resource, per_template
+from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import NotApplicable, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template, as_float, as_int, same_text
@@ -227,7 +228,8 @@ class NodeRange:
     @property
     def label(self) -> str:
         shown = _as_target_text(self.raw_target)
-        return f"node range #{self.position} (TargetNodes {shown if isinstance(shown, str) else '?'!r})"
+        text = render_value(shown) if isinstance(shown, str) else "not fixed"
+        return f"node range #{self.position} (TargetNodes {text})"
 
     @property
     def target_state(self) -> str:

@@ -47,7 +47,7 @@ def test_one_mib_more_than_schedulable_fails_with_limit_and_default() -> None:
     assert [(f.rule, f.level.value) for f in found] == [("MNP015", "error")]
     message, fix = found[0].message, found[0].fix
     assert f"asks for {asked} MiB" in message and f"at most {FACTS.schedulable_memory_mib} MiB" in message
-    assert "TargetNodes '0:'" in message and "nodes 0-3" in message and "MnpStack/JobDefinition/Resource" in message
+    assert 'TargetNodes "0:"' in message and "nodes 0-3" in message and "MnpStack/JobDefinition/Resource" in message
     assert "RUNNABLE" in message
     assert f"container_memory_mib = {FACTS.container_memory_mib}" in fix
 
@@ -76,7 +76,7 @@ def test_every_range_in_effect_is_checked_and_named() -> None:
     inner["Container"]["ResourceRequirements"] = _requirements(memory="999999")
     _ranges(template).append(inner)
     found = errors_or_warnings("MNP015", template)
-    assert len(found) == 1 and "node range #1 (TargetNodes '2') (node 2)" in found[0].message
+    assert len(found) == 1 and 'node range #1 (TargetNodes "2") (node 2)' in found[0].message
 
 
 def test_a_wide_range_overridden_on_every_node_is_not_checked() -> None:

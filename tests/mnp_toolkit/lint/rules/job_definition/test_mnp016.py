@@ -73,7 +73,7 @@ def test_a_nested_range_without_memory_fails_naming_its_nodes() -> None:
     inner["Container"]["ResourceRequirements"] = [{"Type": "VCPU", "Value": "4"}]
     _ranges(template).append(inner)
     found = errors_or_warnings("MNP016", template)
-    assert len(found) == 1 and "node range #1 (TargetNodes '1:2') (nodes 1-2)" in found[0].message
+    assert len(found) == 1 and 'node range #1 (TargetNodes "1:2") (nodes 1-2)' in found[0].message
 
 
 def test_unresolvable_ask_is_info_not_error() -> None:

@@ -30,7 +30,7 @@ def test_nested_disjoint_or_identical_ranges_pass(targets: tuple[str, ...]) -> N
 def test_partial_overlap_warns_naming_the_shared_nodes() -> None:
     found = errors_or_warnings("MNP108", _with_targets("0:2", "1:3"))
     assert [(f.rule, f.level.value) for f in found] == [("MNP108", "warning")]
-    assert "'0:2'" in found[0].message and "'1:3'" in found[0].message and "nodes 1-2" in found[0].message
+    assert '"0:2"' in found[0].message and '"1:3"' in found[0].message and "nodes 1-2" in found[0].message
 
 
 def test_open_end_is_the_last_node() -> None:
