@@ -13,7 +13,9 @@ Checks (each reports pass, fail or could-not-check, with the fix):
   is the authority);
 * an existing VPC's subnets are in the VPC and the AZ, private, and route ``0.0.0.0/0`` to an
   available NAT gateway;
-* an existing placement group has the ``cluster`` strategy.
+* an existing placement group has the ``cluster`` strategy;
+* a capacity reservation (or group) a compute environment launches into fits its jobs
+  (:mod:`mnp_toolkit.ops.capacity_reservations`).
 
 A check that AWS does not answer (no permission, an API the endpoint lacks, a quota Service Quotas
 does not return) is *could-not-check*, never pass. Exit codes: 0 no check failed, 1 a check failed,
@@ -42,6 +44,7 @@ from mnp_toolkit.ops.aws import (
     make_client,
     make_session,
 )
+from mnp_toolkit.ops.capacity_reservations import ReservationNeed, check_capacity_reservations, reservation_needs
 
 if TYPE_CHECKING:
     from mnp_toolkit.config.model import MnpConfig
@@ -158,6 +161,7 @@ class PreflightPlan:
     vpc_id: str | None = None
     subnet_ids: tuple[str, ...] = ()
     placement_groups: tuple[str, ...] = ()  # existing groups the config refers to
+    capacity_reservations: tuple[ReservationNeed, ...] = ()
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
@@ -203,6 +207,7 @@ def plan_from_config(config: MnpConfig) -> PreflightPlan:
         vpc_id=vpc_id,
         subnet_ids=subnet_ids,
         placement_groups=_unique(placement_groups),
+        capacity_reservations=reservation_needs(config),
     )
 
 
@@ -217,6 +222,7 @@ class Clients:
     service_quotas: Any
     sts: Any
     region: str
+    resource_groups: Any = None  # for capacity reservation groups
     # Filled lazily: vCPUs and EFA support per instance type from DescribeInstanceTypes.
     type_info: dict[str, Mapping[str, Any] | None] = field(default_factory=dict)
 
@@ -764,6 +770,18 @@ def run_checks(clients: Clients, plan: PreflightPlan) -> list[CheckResult]:
             ),
         ),
         ("placement groups", lambda: check_placement_groups(clients, names=plan.placement_groups)),
+        (
+            "capacity reservations",
+            lambda: [
+                CheckResult(check=row.check, result=Result(row.outcome), detail=row.detail, fix=row.fix)
+                for row in check_capacity_reservations(
+                    clients.ec2,
+                    plan.capacity_reservations,
+                    resource_groups=clients.resource_groups,
+                    region=clients.region,
+                )
+            ],
+        ),
     ]
     results: list[CheckResult] = []
     for name, step in steps:
@@ -819,6 +837,7 @@ def make_clients(*, region: str | None, profile: str | None, notify: Notify | No
         service_quotas=make_client("service-quotas", session=session, notify=notify),
         sts=make_client("sts", session=session, notify=notify),
         region=client_region(ec2),
+        resource_groups=make_client("resource-groups", session=session, notify=notify),
     )
 
 

@@ -283,3 +283,40 @@ def test_needs_come_from_the_config() -> None:
         "shared-pg",
         {"hpc6a.48xlarge": 8},
     )
+
+
+# ------------------------------------------------------------------------------- through mnp preflight
+
+
+def test_preflight_plans_and_reports_the_reservation(stubbed: Any) -> None:
+    """Stubber (documented shapes): the config's reservation is in the preflight plan, its row in the
+    table, and a reservation without room fails preflight (exit 1)."""
+    from mnp_toolkit.ops.preflight import Clients, exit_code, plan_from_config, render_table, run_checks
+
+    config = parse_config(
+        {
+            "env": {"region": REGION},
+            "network": {"availability_zones": [ZONE, f"{REGION}b"]},
+            "compute_environments": [
+                {"name": "p4d", "instance_types": ["p4d.24xlarge"], "capacity_reservation": {"id": CR}}
+            ],
+            "job_queues": [{"name": "q", "compute_environments": ["p4d"]}],
+            "job_definitions": [
+                {"name": "big", "queue": "q", "image": "img", "instance_type": "p4d.24xlarge", "num_nodes": 16}
+            ],
+        }
+    )
+    plan = plan_from_config(config)
+    assert [need.reservation_id for need in plan.capacity_reservations] == [CR]
+    only_reservations = type(plan)(capacity_reservations=plan.capacity_reservations)
+    ec2, ec2_stubber = stubbed("ec2")
+    sts, sts_stubber = stubbed("sts")
+    sts_stubber.add_response(
+        "get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/u", "UserId": "U"}
+    )
+    _expect(ec2_stubber, _reservation(AvailableInstanceCount=8))
+    results = run_checks(Clients(ec2=ec2, service_quotas=None, sts=sts, region=REGION), only_reservations)
+    (row,) = [r for r in results if r.check.startswith("capacity reservation")]
+    assert str(row.result) == "fail" and "8 of 16 instances available, but a job needs 16" in row.detail
+    assert exit_code(results) == 1
+    assert f"capacity reservation {CR}" in render_table(results, region=REGION)
