@@ -42,12 +42,25 @@ def mnp_command(*, project_dir: Path = cdk.REPO_ROOT) -> list[str] | None:
     return None
 
 
-def _sample_job(inventory: Inventory) -> tuple[str, str] | None:
-    queues = sorted(inventory.job_queues, key=lambda queue: queue["name"])
-    definitions = sorted((d for d in inventory.job_definitions if d["type"] == "multinode"), key=lambda d: d["name"])
-    if not queues or not definitions:
-        return None
-    return queues[0]["name"], definitions[0]["name"]
+def _sample_job(*, endpoint: str, inventory: Inventory, stack: str | None = None) -> tuple[str, str] | None:
+    """A multi-node job definition and a job queue of the same stack (``stack``, else the first stack, by
+    name, that has both), read from the stack's resources: a definition of one stack may not fit another
+    stack's compute environments, and would then wait in RUNNABLE."""
+    cloudformation = client("cloudformation", endpoint=endpoint)
+    # By name: the stack's resource is the definition's latest revision, which may be newer than the inventory.
+    multinode = {d["name"] for d in inventory.job_definitions if d["type"] == "multinode"}
+    queues = {q["arn"]: q["name"] for q in inventory.job_queues}
+    names = [stack] if stack is not None else sorted(s["name"] for s in inventory.stacks)
+    for name in names:
+        physical: set[str] = set()
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name):
+            physical.update(str(r.get("PhysicalResourceId", "")) for r in page["StackResourceSummaries"])
+        stack_queues = sorted(queues[arn] for arn in physical & queues.keys())
+        named = {arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] for arn in physical if ":job-definition/" in arn}
+        stack_definitions = sorted(named & multinode)
+        if stack_queues and stack_definitions:
+            return stack_queues[0], stack_definitions[0]
+    return None
 
 
 #: Runs a node's own command (exec form, via ``subprocess``); on the main node it then waits until every
@@ -107,6 +120,7 @@ def follow_job(
     ids = [job_id, *(f"{job_id}#{index}" for index in range(num_nodes))]
     seen: dict[str, str] = {}
     started = time.monotonic()
+    cancelled = False
     while True:
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), 100):
@@ -132,6 +146,13 @@ def follow_job(
             say(f"  +{time.monotonic() - started:6.3f}s  {label:<14} {job['status']}{extra}")
         if len(found) == len(ids) and all(job["status"] in _ENDED for job in found.values()):
             return found[job_id], [found[f"{job_id}#{index}"] for index in range(num_nodes)]
+        parent = found.get(job_id) or {}
+        reason = str(parent.get("statusReason") or "")
+        if parent.get("status") == "RUNNABLE" and reason.startswith("MISCONFIGURATION:") and not cancelled:
+            # It would wait for the queue's time-limit action (an hour, say): say why, and end it now.
+            say(f"  the job cannot be placed: {reason}")
+            batch.cancel_job(jobId=job_id, reason="mnp_local deploy: the sample job cannot be placed")
+            cancelled = True
         if time.monotonic() - started > timeout:
             raise TimeoutError(f"job {job_id} did not end within {timeout:g} s")
         time.sleep(0.05)
@@ -172,10 +193,12 @@ def show_nodes(
     return outputs
 
 
-def submit_and_show(*, endpoint: str, inventory: Inventory, say: Printer = _say) -> str | None:
-    """Submit the first multi-node definition to the first queue, follow it to its end and show each node's
-    output, then ``mnp status`` of it; the job id."""
-    job = _sample_job(inventory)
+def submit_and_show(
+    *, endpoint: str, inventory: Inventory, say: Printer = _say, stack: str | None = None
+) -> str | None:
+    """Submit a multi-node definition to a queue of the same stack (``stack``, else the first that has both),
+    follow it to its end and show each node's output, then ``mnp status`` of it; the job id."""
+    job = _sample_job(endpoint=endpoint, inventory=inventory, stack=stack)
     if job is None:
         say("skipping the sample job: the stack has no job queue or no multi-node job definition")
         return None

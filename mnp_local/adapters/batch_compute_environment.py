@@ -14,14 +14,18 @@ moto gaps (moto 5.2.5), each met by aws-cdk-lib's ``ManagedEc2EcsComputeEnvironm
   ``AttributeError``) and no update or delete handlers: an update of the stack drops the resource from
   moto's map and a delete leaves the compute environment behind. AWS updates ``State``,
   ``ServiceRole`` and most ``ComputeResources`` fields in place.
+- moto's ``update_compute_environment`` (the API and so CloudFormation updates) ignores
+  ``computeResources`` ("TODO Implement resizing"): a compute environment keeps its first ``maxvCpus``.
 
 What this adapter does instead: upper-cases ``Type``, passes the service-linked role's ARN (creating
 the role in moto's IAM if missing, as Batch does), lets moto validate the launch template's security
 groups when the compute environment names none (and then describes the compute environment without
 ``securityGroupIds``, as AWS does), wraps the moto compute environment so that
 ``Ref`` and ``GetAtt ComputeEnvironmentArn`` return its ARN, updates in place through moto's
-``update_compute_environment`` (moto stores ``State`` and ``ServiceRole``; it keeps the original
-``ComputeResources``, so a read-back after an update shows the old sizes), and deletes it.
+``update_compute_environment``, which this adapter makes apply the ``ComputeResourceUpdate`` fields
+AWS takes (vCPU sizes, instance types, subnets, security groups, launch template, placement group,
+allocation strategy; API reference, UpdateComputeEnvironment) as given, and deletes it. The local node
+runner places jobs by those sizes.
 Everything else, including moto's own validation of instance types, subnets, security groups and the
 instance profile, is moto's.
 """
@@ -32,7 +36,7 @@ import json
 from typing import Any
 
 from moto.batch.exceptions import InvalidParameterValueException
-from moto.batch.models import ComputeEnvironment, batch_backends
+from moto.batch.models import BatchBackend, ComputeEnvironment, batch_backends
 from moto.batch.utils import lowercase_first_key
 from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import ec2_backends
@@ -97,6 +101,42 @@ def _normalized(properties: dict[str, Any], *, account_id: str) -> tuple[str, st
         lowercase_first_key(compute_resources) if compute_resources is not None else None,
         service_role,
     )
+
+
+#: ``ComputeResourceUpdate`` fields (API reference, UpdateComputeEnvironment) applied as given.
+UPDATABLE_RESOURCES = (
+    "minvCpus",
+    "maxvCpus",
+    "desiredvCpus",
+    "instanceTypes",
+    "subnets",
+    "securityGroupIds",
+    "launchTemplate",
+    "placementGroup",
+    "allocationStrategy",
+)
+_moto_update = BatchBackend.update_compute_environment
+
+
+def _update_compute_environment(
+    self: BatchBackend,
+    compute_environment_name: str,
+    state: str | None,
+    compute_resources: dict[str, Any] | None,
+    service_role: str | None,
+) -> tuple[str, str]:
+    answer = _moto_update(self, compute_environment_name, state, compute_resources, service_role)
+    environment = self.get_compute_environment(compute_environment_name)
+    if compute_resources and environment is not None and environment.compute_resources is not None:
+        for key in UPDATABLE_RESOURCES:
+            if key in compute_resources:
+                environment.compute_resources[key] = compute_resources[key]
+    return answer
+
+
+def register() -> None:
+    """Make moto's UpdateComputeEnvironment apply ``computeResources`` (idempotent)."""
+    BatchBackend.update_compute_environment = _update_compute_environment  # type: ignore[method-assign]
 
 
 class ComputeEnvironmentAdapter(PhysicalIdAttributes, CloudFormationModel):

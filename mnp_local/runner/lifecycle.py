@@ -270,6 +270,10 @@ class JobRun(threading.Thread):
             self._run()
         except _Aborted:
             pass
+        except NetworkError as error:
+            logger.warning("job %s: %s", self.parent.job_id, error)
+            with contextlib.suppress(_Aborted):
+                self._fail_everything(f"mnp_local: {error}")
         except Exception:
             logger.exception("the local runner failed on job %s", self.parent.job_id)
             with contextlib.suppress(_Aborted):
@@ -349,7 +353,8 @@ class JobRun(threading.Thread):
         """Run attempt ``self.attempt``; None when the job already ended (cancelled while RUNNABLE)."""
         self._set_all("RUNNABLE", status_reason=None, started_ms=None, stopped_ms=None)
         for node in self.parent.node_jobs:
-            node.update(container={})
+            # A new attempt is a new task per node: a node stopped on its own in the last one runs again.
+            node.update(container={}, stop_request=None, is_terminated=False, is_cancelled=False)
         plan = self._wait_for_placement()
         if plan is None:
             return None

@@ -248,7 +248,9 @@ def test_update_of_a_changed_config_is_in_place(local: Environment) -> None:
 def test_sample_job_runs_every_node_main_first(local: Environment) -> None:
     deployed = deploy_config(local, "default.yaml", CONFIG_DIR / "default.yaml")
     said: list[str] = []
-    job_id = demo.submit_and_show(endpoint=local.endpoint, inventory=deployed.inventory, say=said.append)
+    job_id = demo.submit_and_show(
+        endpoint=local.endpoint, inventory=deployed.inventory, say=said.append, stack=deployed.config.stack_name
+    )
     assert job_id, "\n".join(said)
     batch = client("batch", endpoint=local.endpoint)
     (job,) = batch.describe_jobs(jobs=[job_id])["jobs"]
@@ -256,17 +258,18 @@ def test_sample_job_runs_every_node_main_first(local: Environment) -> None:
     assert job["jobQueue"].endswith(f"/{deployed.config.stack_name}-{deployed.config.job_queues[0].name}")
     assert f"/{deployed.config.stack_name}-{configured.name}:" in job["jobDefinition"]
     assert job["status"] == "SUCCEEDED", "\n".join(said)
-    nodes = batch.describe_jobs(jobs=[f"{job_id}#{i}" for i in range(configured.num_nodes)])["jobs"]
+    # The job's own node count: an earlier test may have deployed more nodes than the config has.
+    num_nodes, main_node = job["nodeProperties"]["numNodes"], job["nodeProperties"]["mainNode"]
+    assert num_nodes >= configured.num_nodes and main_node == configured.main_node
+    nodes = batch.describe_jobs(jobs=[f"{job_id}#{i}" for i in range(num_nodes)])["jobs"]
     by_index = {node["nodeDetails"]["nodeIndex"]: node for node in nodes}
-    main = by_index[configured.main_node]
+    assert sorted(by_index) == list(range(num_nodes))
+    main = by_index[main_node]
     assert all(node["startedAt"] >= main["startedAt"] for node in nodes)
     for index in by_index:
-        where = (
-            "self" if index == configured.main_node else main["container"]["networkInterfaces"][0]["privateIpv4Address"]
-        )
-        assert any(line.endswith(f"node {index} of {configured.num_nodes}, main at {where}") for line in said), said
+        where = "self" if index == main_node else main["container"]["networkInterfaces"][0]["privateIpv4Address"]
+        assert any(line.endswith(f"node {index} of {num_nodes}, main at {where}") for line in said), said
     assert any(
-        line.startswith(f"Nodes came up in this order (startedAt): node {configured.main_node} (main) +0 ms")
-        for line in said
+        line.startswith(f"Nodes came up in this order (startedAt): node {main_node} (main) +0 ms") for line in said
     )
     assert not any("simply succeeds" in line or "creates no node jobs" in line for line in said)

@@ -162,3 +162,18 @@ def test_a_job_waits_in_runnable_while_another_holds_the_capacity(small: Small, 
     second_parent, _ = emu.wait_done(second_id, 4)
     assert second_parent["status"] == "SUCCEEDED"
     assert second_parent["startedAt"] >= first["stoppedAt"]
+
+
+def test_a_job_waits_until_the_compute_environment_is_made_big_enough(small: Small) -> None:
+    """UpdateComputeEnvironment's maxvCpus applies (moto ignored it): a job stuck on
+    COMPUTE_ENVIRONMENT_MAX_RESOURCE runs once the compute environment is large enough."""
+    emu = small.emulator
+    grown = emu.compute_environment(max_vcpus=4, instance_types=["c5.large"])
+    queue = emu.queue(grown)
+    job_id = emu.submit(queue, emu.definition(("0:", {"command": ["/bin/true"]}), num_nodes=3))  # 6 vCPUs
+    wait_until(lambda: emu.job(job_id).get("statusReason", "").startswith(MAX_RESOURCE), what="the stuck reason")
+    emu.batch.update_compute_environment(computeEnvironment=grown, computeResources={"maxvCpus": 6})
+    (described,) = emu.batch.describe_compute_environments(computeEnvironments=[grown])["computeEnvironments"]
+    assert described["computeResources"]["maxvCpus"] == 6
+    parent, _ = emu.wait_done(job_id, 3)
+    assert parent["status"] == "SUCCEEDED"
