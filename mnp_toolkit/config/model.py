@@ -518,8 +518,9 @@ class ShareConfig(_Model):
 
 class FairShareConfig(_Model):
     """A fair-share scheduling policy for the queue (``AWS::Batch::SchedulingPolicy``). Every job submitted
-    to such a queue needs a share identifier (``mnp submit --share-identifier``), and a queue created with
-    a policy cannot drop it later (only replace it)."""
+    to such a queue needs a share identifier (``mnp submit --share-identifier``). A queue created without a
+    policy cannot get one, and one created with a policy cannot lose it (API ``CreateJobQueue``): adding or
+    removing `fair_share` on a deployed queue needs a new queue name."""
 
     share_decay_seconds: int = Field(
         default=0, ge=0, le=604_800, description="Time over which past use counts (0 to 604800 = one week)."
