@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -80,7 +81,7 @@ def markdown_reference() -> str:
         out += [
             f"## {title}",
             "",
-            (model.__doc__ or "").strip(),
+            inspect.cleandoc(model.__doc__ or ""),
             "",
             "| key | type | default | description |",
             "|---|---|---|---|",
