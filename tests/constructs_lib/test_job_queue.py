@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk.assertions import Match, Template
 
@@ -18,13 +18,14 @@ from constructs_lib import (
     MnpPropsError,
 )
 from tests.constructs_lib.conftest import imported_network, resources_of
+from tests.helpers.cdk_app import cdk_app
 
 Build = Callable[..., MnpComputeEnvironment]
 
 
 @pytest.fixture(scope="module")
 def synth() -> dict[str, Any]:
-    stack = Stack(App(), "Queues")
+    stack = Stack(cdk_app(), "Queues")
     network = imported_network(stack)
 
     def ce(id: str) -> MnpComputeEnvironment:

@@ -81,5 +81,3 @@ def is_mnp_compute_environment(resource: Resource) -> bool:
     if resource.type != COMPUTE_ENVIRONMENT:
         return False
     return resource.logical_id in _mnp_compute_environment_ids(resource.template)
-
-
