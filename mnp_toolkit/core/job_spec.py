@@ -328,7 +328,40 @@ def _range_verdicts(spec: JobSpec, groups: Sequence[NodeGroupSpec]) -> list[Verd
     )
     for index in in_effect:
         verdicts.extend(_needs_verdicts(spec, groups[index], positions[index]))
+    well_formed = {index for _, index, _ in parsed}
+    verdicts.extend(_written_below_minimum(spec, groups, positions, well_formed, already={v.field for v in verdicts}))
     return verdicts
+
+
+def _written_below_minimum(
+    spec: JobSpec,
+    groups: Sequence[NodeGroupSpec],
+    positions: Sequence[int | None],
+    well_formed: set[int],
+    *,
+    already: set[str],
+) -> list[Verdict]:
+    """A value written below what Batch accepts is wrong wherever it is written, also in a group that
+    nested ranges override for all its nodes (MNP016 judges every range's literal asks; only a missing
+    ask is fine where no node uses the range). A group whose range does not parse is MNP009's."""
+    found: list[Verdict] = []
+    written: list[tuple[str, float | None, float]] = [
+        ("vcpus", spec.vcpus, MIN_VCPUS),
+        ("memory_mib", spec.memory_mib, MIN_MEMORY_MIB),
+        ("gpus", spec.gpus, 0),
+    ]
+    for index, (position, group) in enumerate(zip(positions, groups, strict=True)):
+        if position is not None and index in well_formed:
+            written += [
+                (group_field(position, "vcpus"), group.vcpus, MIN_VCPUS),
+                (group_field(position, "memory_mib"), group.memory_mib, MIN_MEMORY_MIB),
+                (group_field(position, "gpus"), group.gpus, 0),
+            ]
+    for field, value, minimum in written:
+        if value is not None and value < minimum and field not in already:
+            already.add(field)
+            found.append(Verdict("MNP016", "error", field, f"is {value:g}", f"use at least {minimum:g}"))
+    return found
 
 
 def _needs_verdicts(spec: JobSpec, group: NodeGroupSpec, position: int | None) -> list[Verdict]:

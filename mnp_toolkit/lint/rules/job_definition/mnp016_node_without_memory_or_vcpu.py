@@ -22,10 +22,12 @@ from mnp_toolkit.lint.model.job_definitions import (
     NodeAssignment,
     NodeRange,
     describe_assignments,
+    job_definition_model,
+    mnp_scope,
     number,
 )
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
-from mnp_toolkit.lint.rule import Level, Problem, Rule, RuleResult
+from mnp_toolkit.lint.rule import Level, NonCompliant, Problem, Rule, RuleResult
 from mnp_toolkit.lint.rules.job_definition._per_node import check_ranges_in_effect
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
 
@@ -92,7 +94,43 @@ def _range_problems(
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    return check_ranges_in_effect(resource, _range_problems, unsure_about="a memory or VCPU requirement")
+    result = check_ranges_in_effect(resource, _range_problems, unsure_about="a memory or VCPU requirement")
+    written = _written_below_minimum_outside_effect(resource)
+    if not written:
+        return result
+    return NonCompliant(*(result.problems if isinstance(result, NonCompliant) else ()), *written)
+
+
+def _written_below_minimum_outside_effect(resource: Resource) -> list[Problem]:
+    """A range that applies to no node (nested ranges override it) may leave its asks out, but an ask
+    written below the minimum is wrong wherever it is written (as the config and the constructs judge it)."""
+    if mnp_scope(resource) is not None:
+        return []
+    model = job_definition_model(resource)
+    in_effect = model.ranges_in_effect()
+    if in_effect is None or model.ranges is None:
+        return []  # every range was checked as if in effect
+    governing = {node_range.position for node_range, _ in in_effect}
+    problems: list[Problem] = []
+    for node_range in model.ranges:
+        if node_range.position in governing or node_range.target_state == "malformed":
+            continue
+        minimum = MIN_EKS_VCPUS if node_range.kind == KIND_EKS else MIN_VCPUS
+        needs = node_range.needs
+        for what, asked, least in (
+            ("MiB of memory", needs.memory_mib, MIN_MEMORY_MIB),
+            ("vCPUs", needs.vcpus, minimum),
+        ):
+            if _is_number(asked) and asked < least:
+                problems.append(
+                    Problem(
+                        f"MNP job definition {resource.display_name}: {node_range.label} asks for {number(asked)} "
+                        f"{what}; the minimum is {number(least)} (the range applies to no node, but Batch takes "
+                        "no smaller value).",
+                        f"Raise it to at least {number(least)}, or drop the requirement from {node_range.label}.",
+                    )
+                )
+    return problems
 
 
 RULE = Rule(

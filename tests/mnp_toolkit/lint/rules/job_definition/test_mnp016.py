@@ -108,3 +108,15 @@ def test_eks_pods_below_a_quarter_vcpu_or_without_memory_fail() -> None:
     assert len(found) == 2
     assert any("at least 0.25 vCPU" in f.message for f in found)
     assert any("no MEMORY" in f.message for f in found)
+
+
+def test_a_range_no_node_uses_may_omit_asks_but_not_write_them_below_the_minimum() -> None:
+    template = mnp_environment()
+    ranges = props(template, "JobDefinition")["NodeProperties"]["NodeRangeProperties"]
+    outer = ranges[0]
+    ranges.append(copy.deepcopy(outer))  # an identical later range wins every node: the first applies to none
+    outer["Container"]["ResourceRequirements"] = []
+    assert findings_for("MNP016", template) == []
+    outer["Container"]["ResourceRequirements"] = [{"Type": "MEMORY", "Value": "2"}]
+    (finding,) = errors_or_warnings("MNP016", template)
+    assert "node range #0" in finding.message and "applies to no node" in finding.message
