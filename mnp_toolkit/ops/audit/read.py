@@ -13,8 +13,8 @@ What is read, in this order (each step needs only what the previous ones found):
    resource deleted under a compute environment is simply not found instead of failing the whole call.
 
 Every list call goes through botocore's paginators, and every call through clients from
-:func:`mnp_toolkit.ops.aws.make_client` (botocore retries with client-side rate limiting, so throttling is
-retried, not reported). The number of calls grows linearly with the number of resources.
+:func:`mnp_toolkit.ops.aws.make_client` (botocore's standard retry mode with connect/read timeouts, so
+throttling is retried, not reported). The number of calls grows linearly with the number of resources.
 
 The caller needs only the read-only actions in :data:`AUDIT_ACTIONS` (docs/audit.md has the policy); a
 missing one ends the audit with one line naming it (:func:`mnp_toolkit.ops.aws.describe_aws_error`).
