@@ -19,6 +19,9 @@ spell it, ``nodeOverrides`` as SubmitJob takes it), standard library only, share
   replaces the command, ``environment`` overrides variables of the same name and adds the others,
   ``resourceRequirements`` replace the requirements of the same type, ``instanceType``/``vcpus``/``memory``
   replace theirs (API ``ContainerOverrides``).
+* :func:`node_range_asks`: what each node of a range asks of its instance (``resourceRequirements`` VCPU,
+  MEMORY and GPU, which win over the deprecated ``vcpus``/``memory``) and the instance type it names, for
+  checks with :func:`mnp_toolkit.core.job_spec.exceeds_instance`.
 * :func:`substitute_parameters`: ``Ref::name`` placeholders of a command replaced by the job's parameters
   (the definition's defaults, overridden by SubmitJob's ``parameters``; user guide "Parameter substitution").
   The guide shows placeholders only as whole arguments (``"-i", "Ref::inputfile"``) and is silent on a
@@ -34,6 +37,7 @@ Bad input never gets a silent default: every problem found is reported at once i
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -186,6 +190,50 @@ def node_container(node_properties: Mapping[str, Any], groups: Sequence[NodeGrou
     """A copy of the ``container`` (ContainerProperties) node ``node_index`` runs with."""
     node_range = node_properties["nodeRangeProperties"][range_index_for_node(groups, node_index)]
     return copy.deepcopy(dict(node_range.get("container") or {}))
+
+
+@dataclass(frozen=True)
+class NodeAsks:
+    """What each node of a node range asks of its instance (None: not asked, or not a number)."""
+
+    vcpus: float | None
+    memory_mib: float | None
+    gpus: float | None
+    instance_type: str | None
+
+
+def _asked(container: Mapping[str, Any], kind: str) -> float | None:
+    """A ``resourceRequirements`` entry of ``kind`` (its value is a string in the API), else the deprecated
+    field of the same meaning: a ``vcpus``/``memory`` override "doesn't override any vCPU [memory] requirement
+    specified in the resourceRequirements structure" (API ``ContainerOverrides``), so the requirement wins."""
+    for requirement in container.get("resourceRequirements") or []:
+        if isinstance(requirement, Mapping) and str(requirement.get("type", "")).upper() == kind:
+            try:
+                asked = float(str(requirement.get("value")))
+            except ValueError:
+                return None
+            return asked if math.isfinite(asked) else None
+    legacy = {"VCPU": "vcpus", "MEMORY": "memory"}.get(kind)
+    value = container.get(legacy) if legacy else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def node_range_asks(node_range: Mapping[str, Any]) -> NodeAsks:
+    """The asks of one ``nodeRangeProperties`` entry's container: VCPU, MEMORY (MiB) and GPU requirements, and
+    the instance type its nodes run on (``container.instanceType``, else the range's one-element
+    ``instanceTypes``; None when neither names one and Batch picks from the compute environment)."""
+    container = node_range.get("container")
+    container = container if isinstance(container, Mapping) else {}
+    instance_type = container.get("instanceType")
+    listed = node_range.get("instanceTypes")
+    if not (isinstance(instance_type, str) and instance_type.strip()) and isinstance(listed, list) and listed:
+        instance_type = listed[0]
+    return NodeAsks(
+        vcpus=_asked(container, "VCPU"),
+        memory_mib=_asked(container, "MEMORY"),
+        gpus=_asked(container, "GPU"),
+        instance_type=instance_type.strip() if isinstance(instance_type, str) and instance_type.strip() else None,
+    )
 
 
 # ------------------------------------------------------------------------------------------ overrides
@@ -420,6 +468,7 @@ __all__ = [
     "ENV_NODE_INDEX",
     "ENV_NUM_NODES",
     "ENV_QUEUE_NAME",
+    "NodeAsks",
     "NodeGroup",
     "NodeGroupsError",
     "apply_node_overrides",
@@ -429,6 +478,7 @@ __all__ = [
     "merge_container_overrides",
     "node_container",
     "node_groups",
+    "node_range_asks",
     "range_index_for_node",
     "substitute_parameters",
 ]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from mnp_toolkit.core.target_nodes import compact
 from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import (
     EXIT_AWS_ERROR,
@@ -300,8 +301,9 @@ def job_status_from_details(
     return JobStatus(**base, num_nodes=num_nodes, main_node=main_node, nodes=nodes)
 
 
-def fetch_job_status(client: Any, *, job_id: str) -> JobStatus:
-    """DescribeJobs the job and, for an MNP parent, its ``numNodes`` node jobs (batched).
+def describe_job_details(client: Any, *, job_id: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The job's DescribeJobs entry and, for an MNP parent, its node jobs' entries by id (batched, 100 a call;
+    a node job not created yet is absent). `mnp status` and `mnp logs` read a job this one way.
 
     Raises :class:`UserError` (exit 2) when the job does not exist or AWS fails.
     """
@@ -318,9 +320,17 @@ def fetch_job_status(client: Any, *, job_id: str) -> JobStatus:
             )
         status = job_status_from_details(parent)
         if not status.is_mnp or not status.num_nodes:
-            return status
-        node_ids = list(iter_node_ids(job_id, status.num_nodes))
-        return job_status_from_details(parent, describe_jobs_batched(client, node_ids))
+            return parent, {}
+        return parent, describe_jobs_batched(client, list(iter_node_ids(job_id, status.num_nodes)))
+
+
+def fetch_job_status(client: Any, *, job_id: str) -> JobStatus:
+    """DescribeJobs the job and, for an MNP parent, its ``numNodes`` node jobs (batched).
+
+    Raises :class:`UserError` (exit 2) when the job does not exist or AWS fails.
+    """
+    parent, nodes_by_id = describe_job_details(client, job_id=job_id)
+    return job_status_from_details(parent, nodes_by_id)
 
 
 # --------------------------------------------------------------------------------------- rendering
@@ -436,6 +446,42 @@ def _print(text: str, *, out: TextIO) -> None:
     print(text, file=out, flush=True)
 
 
+def _state(status: str) -> str:
+    return "not created" if status == NOT_CREATED else status
+
+
+def _ended_detail(exit_code: int | None, reason: str | None) -> str:
+    parts = ([f"exit {exit_code}"] if exit_code is not None else []) + ([reason] if reason else [])
+    return f"  ({'; '.join(parts)})" if parts else ""
+
+
+def render_transitions(previous: JobStatus, current: JobStatus, *, now: datetime | None = None) -> list[str]:
+    """One line per change from ``previous`` to ``current``: nodes that moved the same way (same states, and
+    for an ended node the same exit code and reason) share a line (``nodes 1-3, 7  STARTING -> RUNNING``), in
+    node order; then the job's own change. A node that ends shows its exit code and reason."""
+    stamp = (now or datetime.now(tz=UTC)).strftime("%H:%M:%SZ")
+    before = {node.index: node.status for node in previous.nodes}
+    moved: dict[tuple[str, str, str], list[NodeStatus]] = {}
+    for node in current.nodes:
+        old = before.get(node.index, NOT_CREATED)
+        if old == node.status:
+            continue
+        detail = _ended_detail(node.exit_code, node.reason) if node.status in TERMINAL_STATUSES else ""
+        moved.setdefault((old, node.status, detail), []).append(node)
+    lines: list[str] = []
+    for (old, new, detail), nodes in sorted(moved.items(), key=lambda item: item[1][0].index):
+        indexes = [node.index for node in nodes]
+        who = f"node {indexes[0]}" if len(indexes) == 1 else f"nodes {compact(indexes)}"
+        main = [node.index for node in nodes if node.is_main]
+        if main:
+            who += " (main)" if len(indexes) == 1 else f" (main {main[0]})"
+        lines.append(f"{stamp}  {who}  {_state(old)} -> {_state(new)}{detail}")
+    if previous.status != current.status:
+        detail = f"  ({current.reason})" if current.finished and current.reason else ""
+        lines.append(f"{stamp}  job  {previous.status} -> {current.status}{detail}")
+    return lines
+
+
 def run_status(
     client: Any,
     *,
@@ -445,25 +491,36 @@ def run_status(
     interval: float = DEFAULT_INTERVAL_SECONDS,
     out: TextIO | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], datetime] | None = None,
 ) -> int:
-    """The body of `mnp status`; returns the exit code (0 ok / still running, 1 FAILED)."""
+    """The body of `mnp status`; returns the exit code (0 ok / still running, 1 FAILED).
+
+    ``--watch`` in text prints the table once, then one line per change as the nodes and the job move
+    through their states (:func:`render_transitions`), then the final table; in JSON, one document a poll.
+    """
     stream = out if out is not None else sys.stdout
     if not watch:
         status = fetch_job_status(client, job_id=job_id)
         _print(render_json(status) if output_format == "json" else render_text(status), out=stream)
         return status.exit_status
 
-    clear = output_format == "text" and stream.isatty()
+    seen: list[JobStatus] = []
 
     def show(status: JobStatus) -> None:
         if output_format == "json":
             _print(render_json(status, compact=True), out=stream)
             return
-        if clear:
-            stream.write("\x1b[H\x1b[2J")
+        if not seen:
+            _print(render_text(status), out=stream)
+            if not status.finished:
+                _print("", out=stream)
         else:
-            _print(f"--- {datetime.now(tz=UTC).strftime('%Y-%m-%d %H:%M:%SZ')} ---", out=stream)
-        _print(render_text(status), out=stream)
+            for line in render_transitions(seen[0], status, now=now() if now else None):
+                _print(line, out=stream)
+            if status.finished:
+                _print("", out=stream)
+                _print(render_text(status), out=stream)
+        seen[:] = [status]
 
     final = watch_job(client, job_id=job_id, interval=interval, on_update=show, sleep=sleep)
     return final.exit_status

@@ -291,3 +291,67 @@ def test_batch_environment_of_a_child_has_the_main_address() -> None:
             compute_environment_name="ce",
             main_node_address=None,
         )
+
+
+# ------------------------------------------------------------------------------------------ asks
+
+
+def test_node_range_asks_read_resource_requirements_before_the_deprecated_fields() -> None:
+    from mnp_toolkit.core.node_groups import NodeAsks, node_range_asks
+
+    node_range = {
+        "targetNodes": "0:",
+        "container": {
+            "vcpus": 2,
+            "memory": 1024,
+            "instanceType": "c5.xlarge",
+            "resourceRequirements": [{"type": "VCPU", "value": "4"}, {"type": "GPU", "value": "1"}],
+        },
+    }
+    assert node_range_asks(node_range) == NodeAsks(vcpus=4.0, memory_mib=1024.0, gpus=1.0, instance_type="c5.xlarge")
+
+
+def test_node_range_asks_after_an_override_see_the_override() -> None:
+    from mnp_toolkit.core.node_groups import node_range_asks
+
+    properties = _properties(("0:", {"image": "a", "resourceRequirements": [{"type": "VCPU", "value": "1"}]}))
+    effective = apply_node_overrides(
+        properties,
+        {
+            "nodePropertyOverrides": [
+                {
+                    "targetNodes": "0:",
+                    "containerOverrides": {
+                        "instanceType": "c5.large",
+                        "resourceRequirements": [{"type": "VCPU", "value": "8"}, {"type": "MEMORY", "value": "2048"}],
+                    },
+                }
+            ]
+        },
+    )
+    asks = node_range_asks(effective["nodeRangeProperties"][0])
+    assert (asks.vcpus, asks.memory_mib, asks.gpus, asks.instance_type) == (8.0, 2048.0, None, "c5.large")
+
+
+@pytest.mark.parametrize(
+    ("node_range", "instance_type"),
+    [
+        ({"container": {}, "instanceTypes": ["p4d.24xlarge"]}, "p4d.24xlarge"),
+        ({"container": {"instanceType": " "}, "instanceTypes": ["p4d.24xlarge"]}, "p4d.24xlarge"),
+        ({"container": {}}, None),
+        ({"ecsProperties": {}}, None),
+    ],
+)
+def test_node_range_asks_instance_type(node_range: dict[str, Any], instance_type: str | None) -> None:
+    from mnp_toolkit.core.node_groups import node_range_asks
+
+    assert node_range_asks(node_range).instance_type == instance_type
+
+
+@pytest.mark.parametrize("value", ["lots", "nan", "inf", None])
+def test_node_range_asks_that_are_not_numbers_are_unknown(value: object) -> None:
+    from mnp_toolkit.core.node_groups import node_range_asks
+
+    container = {"vcpus": 2, "resourceRequirements": [{"type": "VCPU", "value": value}]}
+    assert node_range_asks({"container": container}).vcpus is None
+    assert node_range_asks({"container": {"vcpus": True}}).vcpus is None

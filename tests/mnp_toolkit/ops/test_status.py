@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import boto3
@@ -246,9 +247,16 @@ def test_watch_refreshes_until_the_job_ends(stubbed: Any, make_job: Any) -> None
     stubber.assert_no_pending_responses()
     assert code == 0
     assert sleeps == [7, 7]
-    assert text.count("--- ") == 3
+    assert text.count("Job         ") == 2  # the table at the start and at the end, not at every poll
     assert "Nodes       2 not created yet" in text
     assert "Nodes       2 SUCCEEDED" in text
+    changes = [line.split("  ", 1)[1] for line in text.splitlines() if re.match(r"\d\d:\d\d:\d\dZ  ", line)]
+    assert changes == [
+        "nodes 0-1 (main 0)  not created -> RUNNING",
+        "job  RUNNABLE -> RUNNING",
+        "nodes 0-1 (main 0)  RUNNING -> SUCCEEDED",
+        "job  RUNNING -> SUCCEEDED",
+    ]
 
 
 def test_watch_json_prints_one_document_per_refresh(stubbed: Any, make_job: Any) -> None:
