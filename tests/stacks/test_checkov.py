@@ -24,6 +24,8 @@ from tests.helpers.cdk_app import cdk_app
 pytestmark = pytest.mark.synth
 
 CHECKOV = REPO_ROOT / ".venv" / "checkov" / "bin" / "checkov"
+#: Every config the repository ships: config/*.yaml and the worked examples under config/examples/.
+CONFIGS = [*SHIPPED_CONFIGS, *sorted(f"examples/{p.name}" for p in (REPO_ROOT / "config" / "examples").glob("*.yaml"))]
 #: A reason must say why, not just that: the generic texts checkov itself fills in are refused.
 MIN_REASON_LENGTH = 40
 
@@ -60,7 +62,7 @@ def _failed(report: dict[str, Any]) -> list[tuple[str, str]]:
     return [(check["check_id"], check["resource"]) for check in report["results"]["failed_checks"]]
 
 
-@pytest.mark.parametrize("config_name", SHIPPED_CONFIGS)
+@pytest.mark.parametrize("config_name", CONFIGS)
 def test_checkov_finds_nothing_unexplained_in_the_shipped_config(config_name: str) -> None:
     synthesized = synthesize_config(config_name)
 
