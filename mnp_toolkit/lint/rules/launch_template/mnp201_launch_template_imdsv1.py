@@ -51,8 +51,9 @@ RULE = Rule(
     "requires a session token and a hop limit. cdk-nag skips launch templates used by AWS Batch, so this "
     "pack checks them.",
     fix="Set LaunchTemplateData.MetadataOptions.HttpTokens: required (aws-cdk-lib ec2.LaunchTemplate "
-    "requireImdsv2=True, or httpTokens=LaunchTemplateHttpTokens.REQUIRED; keep httpPutResponseHopLimit 2 "
-    "for containers).",
+    "requireImdsv2=True, or httpTokens=LaunchTemplateHttpTokens.REQUIRED); with httpPutResponseHopLimit 1, "
+    "as the toolkit's compute environment sets, a container in bridge or host networking cannot reach the "
+    "instance role either (docs/security.md).",
     source="https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html",
     check=check,
 )
