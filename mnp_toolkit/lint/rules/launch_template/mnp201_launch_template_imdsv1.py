@@ -52,8 +52,8 @@ RULE = Rule(
     "pack checks them.",
     fix="Set LaunchTemplateData.MetadataOptions.HttpTokens: required (aws-cdk-lib ec2.LaunchTemplate "
     "requireImdsv2=True, or httpTokens=LaunchTemplateHttpTokens.REQUIRED); with httpPutResponseHopLimit 1, "
-    "as the toolkit's compute environment sets, a container in bridge or host networking cannot reach the "
-    "instance role either (docs/security.md).",
+    "as the toolkit's compute environment sets, a container in bridge networking cannot reach the metadata "
+    "service either (host networking still can: docs/security.md).",
     source="https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html",
     check=check,
 )
