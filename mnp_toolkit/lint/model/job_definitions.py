@@ -36,7 +36,7 @@ from mnp_toolkit.core.target_nodes import (
 from mnp_toolkit.lint.cache import per_resource, per_template
 from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
-from mnp_toolkit.lint.rule import NotApplicable, Unverifiable
+from mnp_toolkit.lint.rule import Compliant, NotApplicable, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template, as_float, as_int, same_text
 
 
@@ -569,3 +569,19 @@ def job_definition_model(resource: Resource) -> JobDefinitionModel:
     environment); sharing one model shares its resolved ``NodeProperties`` and cached properties.
     """
     return JobDefinitionModel(resource)
+
+
+def model_with_ranges(
+    resource: Resource, *, without_ranges: RuleResult | None = None
+) -> JobDefinitionModel | NotApplicable | Unverifiable | RuleResult:
+    """The model of an MNP job definition whose ``NodeRangeProperties`` the template fixes, for rules
+    about node ranges; otherwise the result such a rule returns: the scope's (not MNP), an info when the
+    ranges are not fixed, and ``without_ranges`` (default Compliant) when there are none."""
+    if (scope := mnp_scope(resource)) is not None:
+        return scope
+    model = job_definition_model(resource)
+    if model.ranges is None:
+        if model.range_entries is UNKNOWN:
+            return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")
+        return without_ranges if without_ranges is not None else Compliant()
+    return model

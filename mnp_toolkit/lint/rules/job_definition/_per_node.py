@@ -9,11 +9,10 @@ from mnp_toolkit.lint.model.job_definitions import (
     JobDefinitionModel,
     NodeAssignment,
     NodeRange,
-    job_definition_model,
-    mnp_scope,
+    model_with_ranges,
 )
 from mnp_toolkit.lint.rule import Compliant, NonCompliant, Problem, RuleResult, Unverifiable
-from mnp_toolkit.lint.template import UNKNOWN, Resource
+from mnp_toolkit.lint.template import Resource
 
 #: (resource, model, range, the nodes it governs or None when that is not fixed) -> (problems, unsure)
 RangeProblems = Callable[
@@ -24,19 +23,15 @@ RangeProblems = Callable[
 def check_ranges_in_effect(resource: Resource, range_problems: RangeProblems, *, unsure_about: str) -> RuleResult:
     """Run ``range_problems`` on every range in effect; problems are errors only where the template fixes
     which range governs which node, else infos. ``unsure_about`` names what may be unresolved."""
-    if (scope := mnp_scope(resource)) is not None:
-        return scope
-    model = job_definition_model(resource)
-    if model.ranges is None:
-        if model.range_entries is UNKNOWN:
-            return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")
-        return Compliant()
+    model = model_with_ranges(resource)
+    if not isinstance(model, JobDefinitionModel):
+        return model
     in_effect = model.ranges_in_effect()
     certain = in_effect is not None and not model.has_unknown_ranges
     checked: list[tuple[NodeRange, list[NodeAssignment] | None]] = (
         list(in_effect)
         if certain and in_effect is not None
-        else [(r, None) for r in model.ranges if r.target_state != "malformed"]
+        else [(r, None) for r in model.ranges or () if r.target_state != "malformed"]
     )
     problems: list[Problem] = []
     unsure = False

@@ -12,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mnp_toolkit.core.limits import NODE_RANGE_API_URL
-from mnp_toolkit.lint.model.job_definitions import job_definition_model, mnp_scope
+from mnp_toolkit.lint.model.job_definitions import (
+    JobDefinitionModel,
+    model_with_ranges,
+)
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Problem, Rule, RuleResult, Unverifiable
-from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
+from mnp_toolkit.lint.template import Resource, Template
 
 _FIX = (
     "Give every node group the same single instance type: aws-cdk-lib MultiNodeJobDefinition instanceType "
@@ -25,17 +28,13 @@ _FIX = (
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if (scope := mnp_scope(resource)) is not None:
-        return scope
-    model = job_definition_model(resource)
-    if model.ranges is None:
-        if model.range_entries is UNKNOWN:
-            return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")
-        return Compliant()
+    model = model_with_ranges(resource)
+    if not isinstance(model, JobDefinitionModel):
+        return model
     problems: list[Problem] = []
     unsure = False
     ranges_by_type: dict[str, list[str]] = {}
-    for node_range in model.ranges:
+    for node_range in model.ranges or ():
         names = node_range.instance_type_names
         unsure = unsure or any(not isinstance(name, str) for name in names)
         known = [name.strip().lower() for name in names if isinstance(name, str)]

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from mnp_toolkit.core.limits import NODE_RANGE_API_URL
 from mnp_toolkit.core.target_nodes import TargetNodesError, parse_target_nodes
-from mnp_toolkit.lint.model.job_definitions import job_definition_model, mnp_scope
+from mnp_toolkit.lint.model.job_definitions import (
+    JobDefinitionModel,
+    model_with_ranges,
+)
 from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Problem, Rule, RuleResult, Unverifiable
@@ -36,17 +39,13 @@ def _why_malformed(raw: object) -> str:
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if (scope := mnp_scope(resource)) is not None:
-        return scope
-    model = job_definition_model(resource)
-    if model.ranges is None:
-        if model.range_entries is UNKNOWN:
-            return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")
-        return Compliant()
+    model = model_with_ranges(resource)
+    if not isinstance(model, JobDefinitionModel):
+        return model
     num_nodes = model.num_nodes
     problems: list[Problem] = []
     unsure: list[str] = []
-    for node_range in model.ranges:
+    for node_range in model.ranges or ():
         state = node_range.target_state
         if state == "unknown":
             unsure.append(f"the TargetNodes of node range #{node_range.position}")

@@ -8,23 +8,22 @@ Malformed ranges are MNP009's and do not count.
 
 from __future__ import annotations
 
-from mnp_toolkit.lint.model.job_definitions import job_definition_model, mnp_scope
+from mnp_toolkit.lint.model.job_definitions import (
+    JobDefinitionModel,
+    model_with_ranges,
+)
 from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, NotApplicable, Rule, RuleResult, Unverifiable
-from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
+from mnp_toolkit.lint.template import Resource, Template
 
 NODE_OVERRIDES_API_URL = "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeOverrides.html"
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if (scope := mnp_scope(resource)) is not None:
-        return scope
-    model = job_definition_model(resource)
-    if model.ranges is None:
-        if model.range_entries is UNKNOWN:
-            return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")
-        return NotApplicable("no node ranges (MNP010 reports that)")
+    model = model_with_ranges(resource, without_ranges=NotApplicable("no node ranges (MNP010 reports that)"))
+    if not isinstance(model, JobDefinitionModel):
+        return model
     parsed = model.parsed_ranges
     if any(r.target is not None and r.target.is_open for r in parsed):
         return Compliant()

@@ -13,7 +13,11 @@ table does not know, or none at all, is never a finding; values the template doe
 from __future__ import annotations
 
 from mnp_toolkit.core import instance_types
-from mnp_toolkit.lint.model.job_definitions import efa_requests, job_definition_model, mnp_scope
+from mnp_toolkit.lint.model.job_definitions import (
+    JobDefinitionModel,
+    efa_requests,
+    model_with_ranges,
+)
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Problem, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
@@ -22,16 +26,12 @@ EFA_DOCS_URL = "https://docs.aws.amazon.com/batch/latest/userguide/efa.html"
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if (scope := mnp_scope(resource)) is not None:
-        return scope
-    model = job_definition_model(resource)
-    if model.ranges is None:
-        if model.range_entries is UNKNOWN:
-            return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")
-        return Compliant()
+    model = model_with_ranges(resource)
+    if not isinstance(model, JobDefinitionModel):
+        return model
     problems: list[Problem] = []
     unsure = False
-    for node_range in model.ranges:
+    for node_range in model.ranges or ():
         requests, range_unsure = efa_requests(node_range)
         if not requests:
             unsure = unsure or range_unsure

@@ -12,20 +12,19 @@ from itertools import combinations
 
 from mnp_toolkit.core.limits import NODE_RANGE_API_URL
 from mnp_toolkit.core.target_nodes import relation, shared_nodes
-from mnp_toolkit.lint.model.job_definitions import job_definition_model, mnp_scope
+from mnp_toolkit.lint.model.job_definitions import (
+    JobDefinitionModel,
+    model_with_ranges,
+)
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Problem, Rule, RuleResult, Unverifiable
-from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
+from mnp_toolkit.lint.template import Resource, Template
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
-    if (scope := mnp_scope(resource)) is not None:
-        return scope
-    model = job_definition_model(resource)
-    if model.ranges is None:
-        if model.range_entries is UNKNOWN:
-            return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")
-        return Compliant()
+    model = model_with_ranges(resource)
+    if not isinstance(model, JobDefinitionModel):
+        return model
     num_nodes = model.num_nodes
     known_size = isinstance(num_nodes, int) and num_nodes >= 1
     size = num_nodes if known_size and isinstance(num_nodes, int) else None
