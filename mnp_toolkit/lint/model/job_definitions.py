@@ -36,7 +36,7 @@ from mnp_toolkit.core.target_nodes import (
 from mnp_toolkit.lint.cache import per_resource, per_template
 from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
-from mnp_toolkit.lint.rule import Compliant, NotApplicable, RuleResult, Unverifiable
+from mnp_toolkit.lint.rule import Compliant, NonCompliant, NotApplicable, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template, as_float, as_int, same_text
 
 
@@ -585,3 +585,25 @@ def model_with_ranges(
             return Unverifiable(f"the node ranges of job definition {resource.display_name} are not fixed")
         return without_ranges if without_ranges is not None else Compliant()
     return model
+
+
+def required_integer(resource: Resource, key: str, *, expected: str) -> int | NonCompliant | Unverifiable:
+    """A required integer of ``NodeProperties`` (``NumNodes``, ``MainNode``) of an MNP job definition, or the
+    finding when it is missing or not an integer (``expected`` says what it should be, e.g. "a node
+    index"); an info when the template does not fix it."""
+    model = job_definition_model(resource)
+    name = resource.display_name
+    if model.node_properties is None:
+        return NonCompliant(
+            f"MNP job definition {name} has no NodeProperties, so no {key}; a multinode job definition requires them."
+        )
+    value = model._scalar(key)
+    if value is None:
+        return NonCompliant(f"MNP job definition {name} has no NodeProperties.{key}; it is required ({expected}).")
+    if value is UNKNOWN:
+        raw = model.raw_scalar(key)
+        if is_plain_json(raw):
+            return NonCompliant(f"MNP job definition {name} has {key} {render_value(raw)}, which is not {expected}.")
+        return Unverifiable(f"the {key} of job definition {name} is not fixed by the template")
+    assert isinstance(value, int)
+    return value

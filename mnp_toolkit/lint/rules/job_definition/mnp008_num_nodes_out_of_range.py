@@ -8,11 +8,10 @@ for a multinode job definition. A value the template does not fix is an info, ne
 from __future__ import annotations
 
 from mnp_toolkit.core.limits import DEFAULT_MAX_NODES, MIN_NODES, MNP_DOCS_URL
-from mnp_toolkit.lint.model.job_definitions import is_plain_json, job_definition_model, mnp_scope
-from mnp_toolkit.lint.model.naming import render_value
+from mnp_toolkit.lint.model.job_definitions import mnp_scope, required_integer
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
-from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
-from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
+from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Rule, RuleResult
+from mnp_toolkit.lint.template import Resource, Template
 
 _FIX = (
     "Set NodeProperties.NumNodes to 1 or more (a multi-node job usually has 2 or more): aws-cdk-lib "
@@ -24,25 +23,9 @@ _FIX = (
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
-    model = job_definition_model(resource)
-    if model.node_properties is None:
-        return NonCompliant(
-            f"MNP job definition {resource.display_name} has no NodeProperties, so no NumNodes; a multinode "
-            "job definition requires them."
-        )
-    num_nodes = model.num_nodes
-    if num_nodes is None:
-        return NonCompliant(
-            f"MNP job definition {resource.display_name} has no NodeProperties.NumNodes; it is required (1 or more)."
-        )
-    if num_nodes is UNKNOWN:
-        raw = model.raw_scalar("NumNodes")
-        if is_plain_json(raw):
-            return NonCompliant(
-                f"MNP job definition {resource.display_name} has NumNodes {render_value(raw)}, which is not an "
-                "integer (1 or more)."
-            )
-        return Unverifiable(f"the NumNodes of job definition {resource.display_name} is not fixed by the template")
+    num_nodes = required_integer(resource, "NumNodes", expected="an integer of 1 or more")
+    if not isinstance(num_nodes, int):
+        return num_nodes
     if num_nodes < MIN_NODES:
         return NonCompliant(
             f"MNP job definition {resource.display_name} has NumNodes {num_nodes}; a job has at least {MIN_NODES} node."

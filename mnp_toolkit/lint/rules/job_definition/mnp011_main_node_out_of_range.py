@@ -7,8 +7,7 @@ not an integer. A value the template does not fix is an info; ``NumNodes`` probl
 from __future__ import annotations
 
 from mnp_toolkit.core.limits import NODE_PROPERTIES_API_URL
-from mnp_toolkit.lint.model.job_definitions import is_plain_json, job_definition_model, mnp_scope
-from mnp_toolkit.lint.model.naming import render_value
+from mnp_toolkit.lint.model.job_definitions import job_definition_model, mnp_scope, required_integer
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
@@ -22,23 +21,10 @@ _FIX = (
 def check(resource: Resource, template: Template) -> RuleResult:
     if (scope := mnp_scope(resource)) is not None:
         return scope
+    main_node = required_integer(resource, "MainNode", expected="a node index")
+    if not isinstance(main_node, int):
+        return main_node
     model = job_definition_model(resource)
-    if model.node_properties is None:
-        return NonCompliant(
-            f"MNP job definition {resource.display_name} has no NodeProperties, so no MainNode; a multinode "
-            "job definition requires them."
-        )
-    main_node = model.main_node
-    if main_node is None:
-        return NonCompliant(f"MNP job definition {resource.display_name} has no NodeProperties.MainNode (required).")
-    if main_node is UNKNOWN:
-        raw = model.raw_scalar("MainNode")
-        if is_plain_json(raw):
-            return NonCompliant(
-                f"MNP job definition {resource.display_name} has MainNode {render_value(raw)}, which is not a "
-                "node index."
-            )
-        return Unverifiable(f"the MainNode of job definition {resource.display_name} is not fixed by the template")
     if main_node < 0:
         return NonCompliant(f"MNP job definition {resource.display_name} has MainNode {main_node}; it must be >= 0.")
     num_nodes = model.num_nodes
