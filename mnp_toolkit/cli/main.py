@@ -30,6 +30,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "mnp_toolkit.cli.lint",
     "mnp_toolkit.cli.submit",
     "mnp_toolkit.cli.status",
+    "mnp_toolkit.cli.logs",
     "mnp_toolkit.cli.preflight",
     "mnp_toolkit.cli.audit",
 )
