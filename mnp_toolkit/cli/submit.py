@@ -54,6 +54,7 @@ def _command(args: argparse.Namespace) -> int:
         interval=args.interval,
         share_identifier=args.share_identifier,
         scheduling_priority=args.scheduling_priority,
+        node_overrides=[(target, setting) for target, setting in args.node_override or ()],
     )
 
 
@@ -63,7 +64,9 @@ def register(subparsers: Any) -> None:
         "submit",
         help="submit a job (optionally with a node-count override) and follow it",
         description="Submit a job to an AWS Batch queue and print its id. --nodes overrides the node "
-        "count of a multi-node parallel job definition (it needs an open-ended node range, `n:`). "
+        "count of a multi-node parallel job definition (it needs an open-ended node range, `n:`); "
+        "--node-override sets a node range's command, environment, instance type or resources, checked on "
+        "the definition before submitting. "
         "--wait follows the job until it ends; exit codes: 0 succeeded (or submitted, without "
         "--wait), 1 the job FAILED, 2 usage or AWS error.",
     )
@@ -72,6 +75,14 @@ def register(subparsers: Any) -> None:
         "--job-definition", required=True, help="job definition: name (latest ACTIVE), name:revision or ARN"
     )
     parser.add_argument("--nodes", type=_node_count, help="number of nodes (overrides the definition's numNodes)")
+    parser.add_argument(
+        "--node-override",
+        nargs=2,
+        action="append",
+        metavar=("TARGET", "KEY=VALUE"),
+        help="override a setting of the node range TARGET (one of the definition's, e.g. 0 or 1:): command='...', "
+        "env.NAME=VALUE, instance-type=TYPE, vcpus=N, memory=MiB or gpus=N; repeat for more",
+    )
     parser.add_argument("--name", help="job name (default: <definition>-<UTC time>)")
     parser.add_argument(
         "--share-identifier",
