@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from mnp_runtime import __version__
+from mnp_runtime import __version__, allreduce
 from mnp_runtime.address import resolve_own_address
 from mnp_runtime.context import NodeContext, parse_ipv4
 from mnp_runtime.errors import EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, ConfigError, MnpError
@@ -37,8 +37,12 @@ EPILOG = """exit codes:
   5  aborted: the main node gave up, or a node reported it could not use the host list
   6  local I/O: cannot listen on the port, or cannot write the hostfile
   7  protocol error: the peer sent an invalid message
+  8  allreduce: the all-reduced vector is not the expected sum
   130  interrupted
 """
+
+#: ``--bind-address advertised``: this node's own address (what the other nodes know it by).
+BIND_ADVERTISED = "advertised"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,6 +57,17 @@ def _ipv4(value: str) -> str:
         return parse_ipv4(value, what="the value")
     except ConfigError:
         raise argparse.ArgumentTypeError(f"expected an IPv4 address such as 10.0.1.23, got {value!r}") from None
+
+
+def _bind_address(value: str) -> str:
+    if value == BIND_ADVERTISED:
+        return value
+    try:
+        return parse_ipv4(value, what="the value")
+    except ConfigError:
+        raise argparse.ArgumentTypeError(
+            f"expected an IPv4 address such as 10.0.1.23 or '{BIND_ADVERTISED}', got {value!r}"
+        ) from None
 
 
 def _int_range(low: int, high: int) -> Callable[[str], int]:
@@ -114,9 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     rdv.add_argument("--advertise-address", type=_ipv4, metavar="IP", help=address_help)
     rdv.add_argument(
         "--bind-address",
-        type=_ipv4,
+        type=_bind_address,
         metavar="IP",
-        help="main node: address to listen on (default: all interfaces); child: source address to connect from",
+        help="main node: address to listen on (default: all interfaces); child: source address to connect from; "
+        f"'{BIND_ADVERTISED}': this node's own address (as advertised), so that nodes sharing a host (local runs) "
+        "never share a port",
     )
     rdv.add_argument(
         "--slots",
@@ -126,6 +143,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="slots this node offers, written as 'slots=N' (default: %(default)s)",
     )
     rdv.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+
+    ring = sub.add_parser(
+        "allreduce",
+        help="after the rendezvous: sum a vector across every node of the hostfile (ring all-reduce over TCP), "
+        "check the result, print it on the main node",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ring.add_argument("--hostfile", required=True, metavar="PATH", help="the hostfile `mnp-node rendezvous` wrote")
+    ring.add_argument(
+        "--port", type=_int_range(1, 65535), default=allreduce.DEFAULT_PORT, help="TCP port (default: %(default)s)"
+    )
+    ring.add_argument(
+        "--length",
+        type=_int_range(1, allreduce.MAX_LENGTH),
+        default=allreduce.DEFAULT_LENGTH,
+        metavar="N",
+        help="integers per vector (default: %(default)s; at least the number of nodes)",
+    )
+    ring.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=allreduce.DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="give up after this long (default: %(default)g)",
+    )
+    ring.add_argument(
+        "--bind-address",
+        type=_ipv4,
+        metavar="IP",
+        help="address to listen on (default: this node's own, from the hostfile)",
+    )
+    ring.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
 
     env = sub.add_parser("env", help="print the parsed node context")
     env.add_argument("--json", action="store_true", help="print JSON instead of shell assignments")
@@ -171,6 +221,7 @@ def _rendezvous(args: argparse.Namespace) -> int:
         advertise_address=args.advertise_address, main_address=ctx.main_address, environ=os.environ
     )
     log(f"node {ctx.node_index} of {ctx.num_nodes}, address {address} (from {source})")
+    bind_address = address if args.bind_address == BIND_ADVERTISED else args.bind_address
 
     def on_hosts(hosts: list[HostEntry]) -> None:
         write_hostfile(args.hostfile, hosts)
@@ -183,12 +234,12 @@ def _rendezvous(args: argparse.Namespace) -> int:
             main_address=address,
             main_slots=args.slots,
             job=ctx.parent_job_id,
-            bind_address=args.bind_address or "0.0.0.0",
+            bind_address=bind_address or "0.0.0.0",
             port=args.port,
             log=log,
             warn=_warn,
         )
-        log(f"listening on {args.bind_address or '0.0.0.0'}:{server.port}")
+        log(f"listening on {bind_address or '0.0.0.0'}:{server.port}")
         server.run(timeout=args.timeout, on_complete=on_hosts)
     else:
         assert ctx.main_address is not None
@@ -201,10 +252,43 @@ def _rendezvous(args: argparse.Namespace) -> int:
             slots=args.slots,
             job=ctx.parent_job_id,
             timeout=args.timeout,
-            bind_address=args.bind_address,
+            bind_address=bind_address,
             on_hosts=on_hosts,
             log=log,
         )
+    return EXIT_OK
+
+
+def _allreduce(args: argparse.Namespace) -> int:
+    ctx = NodeContext.from_env()
+    addresses = allreduce.read_hostfile(args.hostfile, num_nodes=ctx.num_nodes)
+    log = _make_log(ctx, args.verbose)
+    if ctx.is_main:
+        print(
+            f"allreduce: the rendezvous is complete: {ctx.num_nodes} nodes in {args.hostfile} "
+            f"({allreduce.describe_addresses(addresses)})",
+            flush=True,
+        )
+    result = allreduce.run_allreduce(
+        addresses=addresses,
+        index=ctx.node_index,
+        main_index=ctx.main_node_index,
+        job=ctx.parent_job_id,
+        length=args.length,
+        port=args.port,
+        timeout=args.timeout,
+        bind_address=args.bind_address,
+        log=log,
+    )
+    shown = allreduce.describe_values(result.values)
+    if ctx.is_main:
+        print(
+            f"allreduce: {ctx.num_nodes} nodes summed their vectors of {args.length} integers over a TCP ring "
+            f"({allreduce.describe_ring(ctx.num_nodes)}): {shown}, checked on every node ({result.seconds:.3f} s)",
+            flush=True,
+        )
+    else:
+        print(f"allreduce: node {ctx.node_index}: sum {shown} checked ({result.seconds:.3f} s)", flush=True)
     return EXIT_OK
 
 
@@ -232,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "rendezvous":
             return _rendezvous(args)
+        if args.command == "allreduce":
+            return _allreduce(args)
         return _env(args)
     except MnpError as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")

@@ -14,6 +14,7 @@ EXIT_REJECTED = 4
 EXIT_ABORTED = 5
 EXIT_IO = 6
 EXIT_PROTOCOL = 7
+EXIT_MISMATCH = 8
 EXIT_INTERRUPTED = 130
 
 
@@ -57,3 +58,13 @@ class ProtocolError(MnpError):
     """The peer sent something that is not a valid message of this protocol version."""
 
     exit_code = EXIT_PROTOCOL
+
+
+class PeerFailed(Aborted):
+    """All-reduce: a neighbour closed its connection before the ring was done (it failed or was stopped)."""
+
+
+class ResultMismatch(MnpError):
+    """All-reduce: the summed vector is not the expected sum."""
+
+    exit_code = EXIT_MISMATCH
