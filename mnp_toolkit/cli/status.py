@@ -31,7 +31,9 @@ def register(subparsers: Any) -> None:
         "FAILED, 2 usage or AWS error.",
     )
     parser.add_argument("job_id", metavar="JOB_ID", help="the job id that `mnp submit` printed")
-    parser.add_argument("--watch", action="store_true", help="refresh until the job ends")
+    parser.add_argument(
+        "--watch", action="store_true", help="follow the job until it ends, one line per change of a node or the job"
+    )
     add_interval_argument(parser, between="refreshes with --watch")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     add_aws_arguments(parser)
