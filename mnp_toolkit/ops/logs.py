@@ -15,8 +15,10 @@ Nothing is guessed from names, so the same code reads AWS and the emulated AWS o
 ``nextForwardToken`` until the token passed in comes back: "If you have reached the end of the stream, it
 returns the same token you passed in", and "partially full or empty pages don't necessarily mean that
 pagination is finished" (API reference, GetLogEvents). The last token is kept, so a followed stream is read
-on from where it was, with nothing printed twice. A stream (or Batch's group) that does not exist yet, for a
-node that has not started, is no output, not an error.
+on from where it was, with nothing printed twice. Without ``--follow`` the read ends at ``endTime`` (the
+command's start, plus :data:`END_TIME_MARGIN_MS`), so a node that keeps writing cannot keep it going. A
+stream (or Batch's group) that does not exist yet, for a node that has not started, is no output, not an
+error.
 
 **Merging.** Lines of all streams are merged by their event timestamps (equal timestamps: lower node first;
 one stream keeps its own order), each prefixed with its node index (``3 | ...``; ``3 (attempt 2) | ...`` for
@@ -81,6 +83,8 @@ MAX_EMPTY_PAGES = 1000
 #: ``max(100, EVENT_BUDGET // streams)`` events, GetLogEvents' ``limit``, at most its maximum of 10,000).
 EVENT_BUDGET = 100_000
 MAX_PAGE_EVENTS = 10_000
+#: Without --follow, events up to this long after the command started are read (a node's clock may run ahead).
+END_TIME_MARGIN_MS = 60_000
 
 _COLOURS = (36, 33, 32, 35, 34, 96, 93, 92, 95, 94)
 _RESET = "\x1b[0m"
@@ -316,10 +320,16 @@ def _page_events(response: Any) -> tuple[list[tuple[int, str]], str | None]:
     return pairs, token if isinstance(token, str) and token else None
 
 
-def read_stream(client: Any, cursor: _Cursor, *, limit: int, max_pages: int | None) -> Iterator[tuple[int, str]]:
+def read_stream(
+    client: Any, cursor: _Cursor, *, limit: int, max_pages: int | None, end_time_ms: int | None = None
+) -> Iterator[tuple[int, str]]:
     """The events of ``cursor``'s stream after its token, page by page, until the token repeats (the end)
     or ``max_pages`` pages were read (``cursor.more``); the cursor advances as pages are read. A stream that
-    does not exist is no events (``cursor.missing``). Raises :class:`UserError` for other AWS errors."""
+    does not exist is no events (``cursor.missing``). Raises :class:`UserError` for other AWS errors.
+
+    ``end_time_ms``: GetLogEvents' ``endTime``, for a read that must end although the node keeps writing
+    ("If you set startFromHead to true and you don't include endTime in your request, you can end up in a
+    situation where the pagination doesn't terminate", API reference)."""
     spec = cursor.spec
     cursor.more = False
     pages = empty = 0
@@ -332,6 +342,8 @@ def read_stream(client: Any, cursor: _Cursor, *, limit: int, max_pages: int | No
         }
         if cursor.token is not None:
             request["nextToken"] = cursor.token
+        if end_time_ms is not None:
+            request["endTime"] = end_time_ms
         try:
             events, token = _page_events(client.get_log_events(**request))
         except aws_exception_types() as error:
@@ -406,9 +418,11 @@ class Printer:
         return count
 
 
-def _lines(client: Any, cursor: _Cursor, order: int, *, limit: int, max_pages: int | None) -> Iterator[LogLine]:
+def _lines(
+    client: Any, cursor: _Cursor, order: int, *, limit: int, max_pages: int | None, end_time_ms: int | None = None
+) -> Iterator[LogLine]:
     label, node = cursor.spec.label, cursor.spec.node
-    for stamp, message in read_stream(client, cursor, limit=limit, max_pages=max_pages):
+    for stamp, message in read_stream(client, cursor, limit=limit, max_pages=max_pages, end_time_ms=end_time_ms):
         yield LogLine(stamp, order, node, label, message)
 
 
@@ -500,6 +514,7 @@ def run_logs(
     note: Note | None = None,
     colour: bool | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
 ) -> int:
     """The body of `mnp logs`; returns the exit code (as `mnp status`: 1 when the job FAILED, else 0).
 
@@ -522,11 +537,14 @@ def run_logs(
     printer = Printer(stream, width=_label_width(view), colour=use_colour(stream) if colour is None else colour)
     reader.update(view)
     if not follow:
+        # What was written until now (and a margin for a node's clock ahead of this one's), so a node that
+        # keeps writing cannot keep the read going; --follow is for more.
+        end = int(clock() * 1000) + END_TIME_MARGIN_MS
         cursors = reader.ordered()
         limit = reader.page_limit()
         merged = heapq.merge(
             *(
-                _lines(reader.client(cursor.spec.region), cursor, order, limit=limit, max_pages=None)
+                _lines(reader.client(cursor.spec.region), cursor, order, limit=limit, max_pages=None, end_time_ms=end)
                 for order, cursor in enumerate(cursors)
             )
         )

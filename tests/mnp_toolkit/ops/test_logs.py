@@ -31,6 +31,10 @@ from mnp_toolkit.ops.logs import (
 from tests.mnp_toolkit.ops.conftest import REGION, T0_MS
 
 JOB = "4c0d1f7e-1111-2222-3333-444455556666"
+#: The command's clock in the tests that read without --follow: they read events up to a minute after it
+#: (GetLogEvents endTime, so a node that keeps writing cannot keep the read going).
+NOW_S = 1_795_532_500.0
+END = 1_795_532_500_000 + 60_000
 ARN = f"arn:aws:batch:{REGION}:123456789012"
 
 
@@ -273,11 +277,20 @@ def test_prefixes_are_aligned_and_coloured_per_node() -> None:
 
 
 def _expect_page(
-    stubber: Any, group: str, stream: str, token: str | None, events: list[dict[str, Any]], next_token: str
+    stubber: Any,
+    group: str,
+    stream: str,
+    token: str | None,
+    events: list[dict[str, Any]],
+    next_token: str,
+    *,
+    end_time: Any = None,
 ) -> None:
     params: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True, "limit": ANY}
     if token is not None:
         params["nextToken"] = token
+    if end_time is not None:
+        params["endTime"] = end_time
     stubber.add_response(
         "get_log_events", {"events": events, "nextForwardToken": next_token, "nextBackwardToken": "b/0"}, params
     )
@@ -349,14 +362,20 @@ def test_every_node_s_lines_merged_in_time_order(stubbed: Any) -> None:
         _parent("RUNNING", num_nodes=3),
         [_node(0, "RUNNING", stream="s0"), _node(1, "RUNNING", stream="s1"), _node(2, "RUNNABLE")],
     )
-    _expect_page(logs_stub, DEFAULT_LOG_GROUP, "s0", None, _events((0, "main up"), (5, "main result")), "f/a")
-    _expect_page(logs_stub, DEFAULT_LOG_GROUP, "s1", None, _events((0, "child up"), (3, "child done")), "f/b")
+    _expect_page(
+        logs_stub, DEFAULT_LOG_GROUP, "s0", None, _events((0, "main up"), (5, "main result")), "f/a", end_time=END
+    )
+    _expect_page(
+        logs_stub, DEFAULT_LOG_GROUP, "s1", None, _events((0, "child up"), (3, "child done")), "f/b", end_time=END
+    )
     # Read lazily, a page when the merge needs it: s1 runs out first, so its next page is asked for first.
-    _expect_page(logs_stub, DEFAULT_LOG_GROUP, "s1", "f/b", [], "f/b")
-    _expect_page(logs_stub, DEFAULT_LOG_GROUP, "s0", "f/a", [], "f/a")
+    _expect_page(logs_stub, DEFAULT_LOG_GROUP, "s1", "f/b", [], "f/b", end_time=END)
+    _expect_page(logs_stub, DEFAULT_LOG_GROUP, "s0", "f/a", [], "f/a", end_time=END)
     out, notes = io.StringIO(), []
 
-    code = run_logs(batch, logs_client_for=lambda region: logs, job_id=JOB, out=out, note=notes.append)
+    code = run_logs(
+        batch, logs_client_for=lambda region: logs, job_id=JOB, out=out, note=notes.append, clock=lambda: NOW_S
+    )
 
     logs_stub.assert_no_pending_responses()
     assert code == 0
@@ -372,8 +391,8 @@ def test_a_group_in_another_region_is_read_there(stubbed: Any) -> None:
     _expect_describe(
         batch_stub, _parent("SUCCEEDED", num_nodes=1), [_node(0, "SUCCEEDED", stream="s0", log_configuration=elsewhere)]
     )
-    _expect_page(logs_stub, "/far", "s0", None, _events((0, "hello")), "f/a")
-    _expect_page(logs_stub, "/far", "s0", "f/a", [], "f/a")
+    _expect_page(logs_stub, "/far", "s0", None, _events((0, "hello")), "f/a", end_time=END)
+    _expect_page(logs_stub, "/far", "s0", "f/a", [], "f/a", end_time=END)
     asked: list[str | None] = []
 
     def client_for(region: str | None) -> Any:
@@ -381,7 +400,7 @@ def test_a_group_in_another_region_is_read_there(stubbed: Any) -> None:
         return logs
 
     out = io.StringIO()
-    run_logs(batch, logs_client_for=client_for, job_id=f"{JOB}#0", out=out, note=lambda _: None)
+    run_logs(batch, logs_client_for=client_for, job_id=f"{JOB}#0", out=out, note=lambda _: None, clock=lambda: NOW_S)
 
     assert asked == ["eu-west-1"]
     assert out.getvalue() == "0 | hello\n"
