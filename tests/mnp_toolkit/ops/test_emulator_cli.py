@@ -10,6 +10,8 @@ the waits below bound a loaded machine and nothing asserts how fast anything is.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ pytestmark = pytest.mark.timeout(300)
 
 #: Seconds between two steps of the nodes' turn-taking: far more than the emulator needs to read a line
 #: from a node's pipe and stamp it, so the log timestamps follow the steps even on a loaded machine.
-STEP_GAP = "0.1"
+STEP_GAP = "0.2"
 #: Every child marks itself done in $SHARED; the main node waits for all of them before it exits (when the
 #: main node exits, Batch stops the children).
 MAIN_WAITS_FOR_CHILDREN = (
@@ -139,20 +141,36 @@ def test_logs_follow_ends_when_the_job_ends(local: Local, mnp: Any, tmp_path: Pa
 # ---------------------------------------------------------------------------------- mnp status --watch
 
 
-def test_status_watch_shows_the_nodes_move(local: Local, mnp: Any, tmp_path: Path) -> None:
-    """`mnp status --watch` on a running 2-node job: the table, then one line per change (the nodes ending,
-    with their exit codes and reasons, and the job's own change), then the final table."""
+def test_status_watch_shows_the_nodes_move(local: Local, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`mnp status --watch` (the command in a process of its own) on a running 2-node job: the table, then one
+    line per change (the nodes ending, with their exit codes and reasons, and the job's own change), then the
+    final table. The nodes end only once the first table has been printed (they wait for a file the test
+    writes then), so the watch sees them running whatever the machine's load."""
     emu = local.emulator
-    script = f"sleep 1.5; {MAIN_WAITS_FOR_CHILDREN}"
+    script = f'while [ ! -e "$SHARED/go" ]; do sleep 0.02; done; {MAIN_WAITS_FOR_CHILDREN}'
     definition = emu.definition(
         ("0:", {"command": shell_node(script), "environment": [{"name": "SHARED", "value": str(tmp_path)}]}),
         num_nodes=2,
     )
     job_id = emu.submit(local.queue, definition)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.endpoint)
+    command = [sys.executable, "-m", "mnp_toolkit", "status", job_id, "--watch", "--interval", "1"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as watch:
+        try:
+            assert watch.stdout is not None
+            first: list[str] = []
+            for line in watch.stdout:  # the first table ends with its "Nodes" line
+                first.append(line)
+                if line.startswith("Nodes       "):
+                    break
+            (tmp_path / "go").touch()
+            rest, err = watch.communicate(timeout=120)
+        finally:
+            if watch.poll() is None:
+                watch.kill()
+    out = "".join(first) + rest
 
-    code, out, err = mnp("status", job_id, "--watch", "--interval", "1")
-
-    assert code == 0, err
+    assert watch.returncode == 0, err
     changes = [line.split("  ", 1)[1] for line in out.splitlines() if re.match(r"\d\d:\d\d:\d\dZ  ", line)]
     statuses = re.findall(r"^Status      (\S+)", out, flags=re.MULTILINE)
     assert statuses[0] != "SUCCEEDED" and statuses[-1] == "SUCCEEDED"  # watched from before the end to the end
