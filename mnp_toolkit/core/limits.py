@@ -74,3 +74,11 @@ EKS_EFA_RESOURCE: Final = "vpc.amazonaws.com/efa"
 MNP_QUEUE_METADATA_KEY: Final = "mnp:queue"
 #: The tag the constructs put on MNP queues, for ``mnp audit`` of a live account.
 MNP_QUEUE_TAG: Final = "mnp:queue"
+
+#: DescribeJobs takes "a list of up to 100 job IDs" (API ``DescribeJobs.jobs``).
+MAX_DESCRIBE_JOBS: Final = 100
+#: ``TerminateJob``/``CancelJob`` ``reason``: "up to 1024 characters" (API reference).
+MAX_STOP_REASON_LENGTH: Final = 1024
+#: How long ECS waits between SIGTERM and SIGKILL when a task is stopped (the ECS agent's default
+#: ``ECS_CONTAINER_STOP_TIMEOUT``, 30 s): the grace a stopped node gets.
+NODE_STOP_GRACE_SECONDS: Final = 30.0

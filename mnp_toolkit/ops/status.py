@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from mnp_toolkit.core.limits import MAX_DESCRIBE_JOBS
 from mnp_toolkit.core.target_nodes import compact
 from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import (
@@ -33,7 +34,7 @@ from mnp_toolkit.ops.aws import (
 )
 
 #: DescribeJobs accepts at most this many job ids per call.
-DESCRIBE_JOBS_BATCH = 100
+DESCRIBE_JOBS_BATCH = MAX_DESCRIBE_JOBS
 
 #: Job statuses after which nothing changes any more.
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED"})
