@@ -5,6 +5,14 @@
 See docs/local-deploy.md.
 """
 
-from mnp_local.server import ACCOUNT_ID, REGION, LocalAws, LocalAwsError, aws_environment
+from mnp_local.server import (
+    ACCOUNT_ID,
+    REGION,
+    EmulatedAccount,
+    LocalAws,
+    LocalAwsError,
+    account_in,
+    aws_environment,
+)
 
-__all__ = ["ACCOUNT_ID", "REGION", "LocalAws", "LocalAwsError", "aws_environment"]
+__all__ = ["ACCOUNT_ID", "REGION", "EmulatedAccount", "LocalAws", "LocalAwsError", "account_in", "aws_environment"]

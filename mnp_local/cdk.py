@@ -3,9 +3,9 @@
 The CLI is run as ``node_modules/.bin/cdk``, the very program ``npx cdk`` runs, without npm's
 start-up and without any chance of npx fetching a different version.
 
-Every call gets :func:`mnp_local.server.aws_environment` (endpoint, dummy credentials, account
-123456789012, us-east-1) and its own output directory, so concurrent synths in the same tree never
-share a ``cdk.out``.
+Every call gets :func:`mnp_local.server.aws_environment` (endpoint, the credentials of an account of
+the emulated AWS -- 123456789012 in us-east-1 unless another :class:`~mnp_local.server.EmulatedAccount`
+is given) and its own output directory, so concurrent synths in the same tree never share a ``cdk.out``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnp_local.server import ACCOUNT_ID, REGION, aws_environment
+from mnp_local.server import DEFAULT_ACCOUNT, EmulatedAccount, aws_environment
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,10 +57,12 @@ def run_cdk(
     project_dir: Path = REPO_ROOT,
     extra_env: Mapping[str, str] | None = None,
     timeout: float = 900.0,
+    account: EmulatedAccount = DEFAULT_ACCOUNT,
 ) -> CdkRun:
-    """Run ``cdk <args> --output <output_dir>`` in ``app_dir`` (where its cdk.json is); raise on failure."""
+    """Run ``cdk <args> --output <output_dir>`` in ``app_dir`` (where its cdk.json is) as ``account``;
+    raise on failure."""
     command = [*cdk_executable(project_dir=project_dir), *args, "--output", str(output_dir)]
-    env = aws_environment(endpoint=endpoint)
+    env = aws_environment(endpoint=endpoint, account=account)
     env.update(extra_env or {})
     start = time.monotonic()
     try:
@@ -85,18 +87,19 @@ def run_cdk(
     return CdkRun(args=tuple(args), seconds=seconds, output=output)
 
 
-def bootstrap(*, endpoint: str, work_dir: Path) -> CdkRun:
-    """``cdk bootstrap aws://123456789012/us-east-1`` (the modern bootstrap stack, CDKToolkit).
+def bootstrap(*, endpoint: str, work_dir: Path, account: EmulatedAccount = DEFAULT_ACCOUNT) -> CdkRun:
+    """``cdk bootstrap aws://ACCOUNT/REGION`` of ``account`` (the modern bootstrap stack, CDKToolkit).
 
     Runs in ``work_dir`` (no cdk.json there): with an explicit environment the CLI needs no app, and
     in an app's directory it would synthesize the whole app first for nothing.
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     return run_cdk(
-        ["bootstrap", f"aws://{ACCOUNT_ID}/{REGION}"],
+        ["bootstrap", f"aws://{account.account_id}/{account.region}"],
         endpoint=endpoint,
         app_dir=work_dir,
         output_dir=work_dir / "cdk.out",
+        account=account,
     )
 
 
@@ -107,14 +110,17 @@ def deploy(
     output_dir: Path,
     context: Mapping[str, str] | None = None,
     stacks: Sequence[str] = (),
+    account: EmulatedAccount = DEFAULT_ACCOUNT,
 ) -> CdkRun:
-    """``cdk deploy --require-approval never`` of ``stacks`` (all stacks when empty)."""
+    """``cdk deploy --require-approval never`` of ``stacks`` (all stacks when empty) as ``account``."""
     args = ["deploy", "--require-approval", "never", *_context_args(context)]
     args += list(stacks) if stacks else ["--all"]
-    return run_cdk(args, endpoint=endpoint, app_dir=app_dir, output_dir=output_dir)
+    return run_cdk(args, endpoint=endpoint, app_dir=app_dir, output_dir=output_dir, account=account)
 
 
-def destroy(*, endpoint: str, assembly_dir: Path, stacks: Sequence[str] = ()) -> CdkRun:
+def destroy(
+    *, endpoint: str, assembly_dir: Path, stacks: Sequence[str] = (), account: EmulatedAccount = DEFAULT_ACCOUNT
+) -> CdkRun:
     """``cdk destroy --force`` of ``stacks`` (all when empty) of an already synthesized assembly.
 
     ``--app <assembly_dir>`` (the output directory of the deploy) spares a second synthesis of the
@@ -122,7 +128,7 @@ def destroy(*, endpoint: str, assembly_dir: Path, stacks: Sequence[str] = ()) ->
     """
     args = ["destroy", "--app", str(assembly_dir), "--force"]
     args += list(stacks) if stacks else ["--all"]
-    return run_cdk(args, endpoint=endpoint, app_dir=assembly_dir.parent, output_dir=assembly_dir)
+    return run_cdk(args, endpoint=endpoint, app_dir=assembly_dir.parent, output_dir=assembly_dir, account=account)
 
 
 def _context_args(context: Mapping[str, str] | None) -> list[str]:

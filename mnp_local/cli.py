@@ -73,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--app-dir", type=Path, default=None, help="directory of the CDK app's cdk.json (default: the repo root)"
     )
     deploy.add_argument("--keep", action="store_true", help="keep the emulated AWS up until Ctrl-C, then clean up")
+    deploy.add_argument(
+        "--fault",
+        nargs="?",
+        const=-1,
+        type=int,
+        metavar="NODE",
+        help="after the sample job, run it again with child node NODE (default: the last child) exiting 1 at "
+        "once, and show the deployed watchdog terminating the job",
+    )
     return parser
 
 
@@ -125,4 +134,10 @@ def _deploy(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return demo.run(config=args.config, app_dir=app_dir, keep=args.keep)
+    return demo.run(
+        config=args.config,
+        app_dir=app_dir,
+        keep=args.keep,
+        fault=args.fault is not None,
+        fault_node=None if args.fault in (None, -1) else args.fault,
+    )

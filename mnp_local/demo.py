@@ -1,16 +1,18 @@
 """``make deploy-local``: the real CDK CLI deploys our app into a local emulated AWS, end to end.
 
-Steps: start the emulated AWS (:class:`~mnp_local.server.LocalAws`), ``cdk bootstrap``,
-``cdk deploy`` of the config, submit the config's sample multi-node parallel job and follow it as the
-local node runner runs it (nodes coming up, main node first, each node's output from CloudWatch Logs,
-the outcome; then ``mnp status`` when the ``mnp`` commands are installed), list what was created by
-reading it back with boto3, then ``cdk destroy`` and stop the emulated AWS. Nothing outlives the command
-unless ``--keep`` is given, which holds the emulated AWS open until Ctrl-C and then cleans up the same way.
+Steps: start the emulated AWS (:class:`~mnp_local.server.LocalAws`), ``cdk bootstrap`` of the config's
+own account and Region, ``cdk deploy`` of the config, submit the config's sample multi-node parallel job
+and follow it as the local node runner runs it (each status change, main node first, each node's output
+as it is written, the outcome; then ``mnp status``), optionally a second job in which one child node fails
+(``--fault``) and the deployed watchdog ends it, list what was created by reading it back with boto3, then
+``cdk destroy`` and stop the emulated AWS. Nothing outlives the command unless ``--keep`` is given, which
+holds the emulated AWS open until Ctrl-C and then cleans up the same way.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import shlex
 import signal
 import subprocess
@@ -18,14 +20,34 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mnp_local import cdk
+from mnp_local.existing_network import adapt_config
 from mnp_local.inventory import Inventory, client, format_inventory, read_inventory
-from mnp_local.server import LocalAws, aws_environment
+from mnp_local.server import ACCOUNT_ID, DEFAULT_ACCOUNT, REGION, EmulatedAccount, LocalAws, account_in, aws_environment
 
 Printer = Callable[[str], None]
+
+_ENDED = ("SUCCEEDED", "FAILED")
+#: Node job states not worth a line each: they move with the parent job until the node is launched, and
+#: STARTING lasts a blink locally (RUNNING follows with the node's address).
+_NOT_SHOWN_FOR_NODES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING")
+#: Emulator notices in a main node's log (image not run, child launch order): said once, not per job.
+_NOTICE_PREFIX = "mnp_local: "
+_LOG_POLL_SECONDS = 0.2
+#: Lines wait this long before they are printed, so that one read late (logs are flushed every 0.1 s and
+#: read every 0.2 s) still comes out in time order.
+_REORDER_SECONDS = 0.5
+#: How long the demo waits for the watchdog's decision line after the job ended (a bound, not a target).
+_WATCHDOG_LOG_WAIT_SECONDS = 30.0
+#: The child node that ``--fault`` makes fail: runs first of every node's command, exits 1 on that node.
+FAULT_SCRIPT = (
+    'if [ "$AWS_BATCH_JOB_NODE_INDEX" = "{index}" ]; then '
+    'echo "mnp_local demo (--fault): node {index} exits 1 on purpose"; exit 1; fi; exec "$@"'
+)
 
 
 def _say(message: str) -> None:
@@ -33,20 +55,37 @@ def _say(message: str) -> None:
 
 
 def mnp_command(*, project_dir: Path = cdk.REPO_ROOT) -> list[str] | None:
-    """How to run ``mnp``: the venv's entry point, else the module; None when ``mnp submit`` is not built."""
+    """How to run ``mnp``: the venv's entry point, else the module; None when ``mnp status`` is not built."""
     entry_point = project_dir / ".venv" / "bin" / "mnp"
     if entry_point.exists():
         return [str(entry_point)]
-    if importlib.util.find_spec("mnp_toolkit.ops.submit") is not None:
+    if importlib.util.find_spec("mnp_toolkit.ops.status") is not None:
         return [sys.executable, "-m", "mnp_toolkit"]
     return None
 
 
-def _sample_job(*, endpoint: str, inventory: Inventory, stack: str | None = None) -> tuple[str, str] | None:
+def deploy_account(config: Path | None, *, app_dir: Path = cdk.REPO_ROOT) -> tuple[str, str]:
+    """The account and Region ``cdk deploy`` targets for ``config`` (the app's default config when None):
+    its ``env.account``/``env.region``, else the emulator's default account and us-east-1."""
+    from mnp_toolkit.config.load import load_config
+
+    path = config
+    if path is None:
+        default = json.loads((app_dir / "cdk.json").read_text(encoding="utf-8")).get("context", {}).get("config")
+        path = app_dir / default if default else None
+    if path is None or not path.is_file():
+        return ACCOUNT_ID, REGION
+    loaded = load_config(path)
+    return loaded.env.account or ACCOUNT_ID, loaded.env.region or REGION
+
+
+def _sample_job(
+    *, endpoint: str, inventory: Inventory, stack: str | None = None, account: EmulatedAccount = DEFAULT_ACCOUNT
+) -> tuple[str, str] | None:
     """A multi-node job definition and a job queue of the same stack (``stack``, else the first stack, by
     name, that has both), read from the stack's resources: a definition of one stack may not fit another
     stack's compute environments, and would then wait in RUNNABLE."""
-    cloudformation = client("cloudformation", endpoint=endpoint)
+    cloudformation = client("cloudformation", endpoint=endpoint, account=account)
     # By name: the stack's resource is the definition's latest revision, which may be newer than the inventory.
     multinode = {d["name"] for d in inventory.job_definitions if d["type"] == "multinode"}
     queues = {q["arn"]: q["name"] for q in inventory.job_queues}
@@ -63,42 +102,21 @@ def _sample_job(*, endpoint: str, inventory: Inventory, stack: str | None = None
     return None
 
 
-#: Runs a node's own command (exec form, via ``subprocess``); on the main node it then waits until every
-#: child node has ended, asking DescribeJobs as application code may on AWS ("your application code can
-#: query the AWS Batch API to get the main node and child node information", user guide, "Job lifecycle
-#: for MNP jobs"). The sample's command exits at once, and Batch stops the child nodes when the main node
-#: exits, so without this the children's output would mostly never appear, here as on AWS.
-HOLD_MAIN_NODE = """
-import os, subprocess, sys, time
-code = subprocess.call(sys.argv[1:])
-if os.environ["AWS_BATCH_JOB_NODE_INDEX"] == os.environ["AWS_BATCH_JOB_MAIN_NODE_INDEX"]:
-    import boto3
-    job = os.environ["AWS_BATCH_JOB_ID"].split("#")[0]
-    main = int(os.environ["AWS_BATCH_JOB_MAIN_NODE_INDEX"])
-    ids = [f"{job}#{i}" for i in range(int(os.environ["AWS_BATCH_JOB_NUM_NODES"])) if i != main]
-    batch, deadline = boto3.client("batch"), time.time() + 120
-    while ids and time.time() < deadline:
-        found = [j for k in range(0, len(ids), 100) for j in batch.describe_jobs(jobs=ids[k:k + 100])["jobs"]]
-        if len(found) == len(ids) and all(j["status"] in ("SUCCEEDED", "FAILED") for j in found):
-            break
-        time.sleep(0.1)
-sys.exit(code)
-"""
-_ENDED = ("SUCCEEDED", "FAILED")
-
-
-def hold_main_node_overrides(definition: dict[str, Any]) -> dict[str, Any]:
-    """``nodeOverrides`` that run every node range's command through :data:`HOLD_MAIN_NODE`."""
+def fault_overrides(definition: dict[str, Any], node_index: int) -> dict[str, Any]:
+    """``nodeOverrides`` that make node ``node_index`` exit 1 at once and run every other node's command
+    unchanged (one override per node range of the definition, as SubmitJob requires)."""
     ranges = (definition.get("nodeProperties") or {}).get("nodeRangeProperties") or []
+    script = FAULT_SCRIPT.format(index=node_index)
     return {
         "nodePropertyOverrides": [
             {
                 "targetNodes": node_range["targetNodes"],
                 "containerOverrides": {
                     "command": [
-                        sys.executable,
+                        "/bin/sh",
                         "-c",
-                        HOLD_MAIN_NODE,
+                        script,
+                        "fault",
                         *((node_range.get("container") or {}).get("command") or []),
                     ]
                 },
@@ -108,131 +126,345 @@ def hold_main_node_overrides(definition: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _node_label(node: dict[str, Any]) -> str:
-    details = node.get("nodeDetails") or {}
+def _command(node_range: dict[str, Any]) -> list[str]:
+    return list((node_range.get("container") or {}).get("command") or [])
+
+
+def _node_label(job: dict[str, Any]) -> str:
+    details = job.get("nodeDetails") or {}
     return f"node {details.get('nodeIndex')}" + (" (main)" if details.get("isMainNode") else "")
 
 
+@dataclass
+class _LogFollower:
+    """Reads each node's log stream as it grows (GetLogEvents with the forward token)."""
+
+    logs: Any
+    groups: dict[int, str]
+    tokens: dict[str, str | None] = field(default_factory=dict)
+    lines: dict[int, list[str]] = field(default_factory=dict)
+
+    def read(self, index: int, stream: str) -> list[tuple[int, str]]:
+        group = self.groups.get(index, "/aws/batch/job")
+        params: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
+        if self.tokens.get(stream):
+            params["nextToken"] = self.tokens[stream]
+        try:
+            answer = self.logs.get_log_events(**params)
+        except Exception:  # the stream may not exist yet
+            return []
+        self.tokens[stream] = answer.get("nextForwardToken")
+        found = [(int(e["timestamp"]), str(e["message"])) for e in answer.get("events", [])]
+        self.lines.setdefault(index, []).extend(m for _, m in found if not m.startswith(_NOTICE_PREFIX))
+        return found
+
+
+def _status_time(job: dict[str, Any], observed: float) -> float:
+    """When a status began, as DescribeJobs says (``startedAt``, ``stoppedAt``), else when it was seen."""
+    if job["status"] == "RUNNING" and job.get("startedAt"):
+        return float(job["startedAt"]) / 1000
+    if job["status"] in _ENDED and job.get("stoppedAt"):
+        return float(job["stoppedAt"]) / 1000
+    return observed
+
+
 def follow_job(
-    batch: Any, *, job_id: str, num_nodes: int, say: Printer, timeout: float = 600.0
+    batch: Any,
+    *,
+    job_id: str,
+    num_nodes: int,
+    say: Printer,
+    timeout: float = 600.0,
+    logs: _LogFollower | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Print each status change of the job and its node jobs as seen by DescribeJobs, until all have ended."""
+    """Print the job's story as DescribeJobs (and, with ``logs``, CloudWatch Logs) tell it, in time order,
+    until the job and every node job have ended: the job's status changes; each node's launch and end
+    (node jobs move with the job until they are launched); each node's output lines as they are written.
+
+    Times are seconds since the job was created, from the API's own times where it has them
+    (``startedAt``, ``stoppedAt``, the log events' timestamps); lines are held back a moment
+    (:data:`_REORDER_SECONDS`) so that what is read late (a log line) is still printed in its place."""
     ids = [job_id, *(f"{job_id}#{index}" for index in range(num_nodes))]
     seen: dict[str, str] = {}
-    started = time.monotonic()
+    started = time.time()
+    origin: float | None = None
     cancelled = False
+    last_logs = 0.0
+    pending: list[tuple[float, int, int, str]] = []
+    order = 0
+
+    def add(when: float, line: str, *, status: bool = True) -> None:
+        # At the same millisecond a node's last output comes before its end (it was written first).
+        nonlocal order
+        order += 1
+        pending.append((round(when, 3), 1 if status else 0, order, line))
+
+    def flush(before: float | None) -> None:
+        pending.sort()
+        while pending and (before is None or pending[0][0] <= before):
+            when, _, _, line = pending.pop(0)
+            say(f"  +{max(0.0, when - (origin or started)):6.3f}s  {line}")
+
     while True:
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), 100):
             for job in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]:
                 found[job["jobId"]] = job
+        now = time.time()
+        if origin is None and found.get(job_id, {}).get("createdAt"):
+            origin = float(found[job_id]["createdAt"]) / 1000
         for job_id_seen in ids:
             job = found.get(job_id_seen)
             if job is None or seen.get(job_id_seen) == job["status"]:
                 continue
             seen[job_id_seen] = job["status"]
-            label = "job" if job_id_seen == job_id else _node_label(job)
+            is_node = job_id_seen != job_id
+            if is_node and job["status"] in _NOT_SHOWN_FOR_NODES:
+                continue
             extra = ""
-            if job["status"] == "RUNNING" and job_id_seen != job_id:
+            if job["status"] == "RUNNING" and is_node:
                 interfaces = (job.get("container") or {}).get("networkInterfaces") or [{}]
                 extra = f" at {interfaces[0].get('privateIpv4Address')}"
             elif job["status"] in _ENDED:
                 code = (job.get("container") or {}).get("exitCode")
-                extra = (
-                    f" (exit {code}: {job.get('statusReason')})"
-                    if code is not None
-                    else f" ({job.get('statusReason')})"
-                )
-            say(f"  +{time.monotonic() - started:6.3f}s  {label:<14} {job['status']}{extra}")
-        if len(found) == len(ids) and all(job["status"] in _ENDED for job in found.values()):
+                reason = job.get("statusReason")
+                parent = found.get(job_id) or {}
+                if is_node and parent.get("isTerminated") and reason == parent.get("statusReason"):
+                    reason = "terminated with the job"  # every node of a terminated job repeats its reason
+                extra = f" (exit {code}: {reason})" if code is not None else f" ({reason})"
+            add(_status_time(job, now), f"{_node_label(job) if is_node else 'job':<14} {job['status']}{extra}")
+        ended = len(found) == len(ids) and all(job["status"] in _ENDED for job in found.values())
+        if logs is not None and (ended or now - last_logs >= _LOG_POLL_SECONDS):
+            last_logs = now
+            for index in range(num_nodes):
+                node = found.get(f"{job_id}#{index}") or {}
+                streams = {(a.get("container") or {}).get("logStreamName") for a in node.get("attempts") or []}
+                streams.add((node.get("container") or {}).get("logStreamName"))
+                for stream in sorted(str(s) for s in streams if s):
+                    for timestamp, message in logs.read(index, stream):
+                        if not message.startswith(_NOTICE_PREFIX):
+                            add(timestamp / 1000, f"{_node_label(node):<14} | {message}", status=False)
+        flush(None if ended else now - _REORDER_SECONDS)
+        if ended:
             return found[job_id], [found[f"{job_id}#{index}"] for index in range(num_nodes)]
         parent = found.get(job_id) or {}
         reason = str(parent.get("statusReason") or "")
         if parent.get("status") == "RUNNABLE" and reason.startswith("MISCONFIGURATION:") and not cancelled:
             # It would wait for the queue's time-limit action (an hour, say): say why, and end it now.
+            flush(None)
             say(f"  the job cannot be placed: {reason}")
             batch.cancel_job(jobId=job_id, reason="mnp_local deploy: the sample job cannot be placed")
             cancelled = True
-        if time.monotonic() - started > timeout:
+        if time.time() - started > timeout:
             raise TimeoutError(f"job {job_id} did not end within {timeout:g} s")
         time.sleep(0.05)
 
 
-def _log_group(definition: dict[str, Any], node_index: int) -> str:
+def _log_groups(definition: dict[str, Any]) -> dict[int, str]:
     from mnp_toolkit.core.node_groups import node_container, node_groups
 
     properties = definition.get("nodeProperties") or {}
-    container = node_container(properties, node_groups(properties), node_index)
-    options = (container.get("logConfiguration") or {}).get("options") or {}
-    return str(options.get("awslogs-group") or "/aws/batch/job")
+    groups = node_groups(properties)
+    found = {}
+    for index in range(int(properties.get("numNodes") or 0)):
+        options = (node_container(properties, groups, index).get("logConfiguration") or {}).get("options") or {}
+        found[index] = str(options.get("awslogs-group") or "/aws/batch/job")
+    return found
 
 
-def show_nodes(
-    *, logs: Any, definition: dict[str, Any], nodes: list[dict[str, Any]], say: Printer
-) -> dict[int, list[str]]:
-    """Print the order the nodes came up in (their startedAt) and each node's output; returns the output."""
+def launch_order(nodes: list[dict[str, Any]]) -> str:
+    """``node 0 (main) +0 ms, node 3 +12 ms, ...``: the nodes by ``startedAt``."""
     up = sorted((node for node in nodes if node.get("startedAt")), key=lambda node: node["startedAt"])
-    if up:
-        first = up[0]["startedAt"]
-        order = ", ".join(f"{_node_label(node)} +{node['startedAt'] - first} ms" for node in up)
-        say(f"Nodes came up in this order (startedAt): {order}")
-    outputs: dict[int, list[str]] = {}
-    group = _log_group(definition, 0)
-    say(f"Output of each node (CloudWatch Logs, group {group}):")
-    for node in nodes:
-        index = (node.get("nodeDetails") or {}).get("nodeIndex", -1)
-        stream = (node.get("container") or {}).get("logStreamName")
-        lines: list[str] = []
-        if stream:
-            events = logs.get_log_events(
-                logGroupName=_log_group(definition, index), logStreamName=stream, startFromHead=True
-            )
-            lines = [event["message"] for event in events["events"] if not event["message"].startswith("mnp_local: ")]
-        outputs[index] = lines
-        say(f"  {_node_label(node)}: " + (" | ".join(lines) if lines else "(no output)"))
-    return outputs
+    if not up:
+        return "(no node started)"
+    first = up[0]["startedAt"]
+    return ", ".join(f"{_node_label(node)} +{node['startedAt'] - first} ms" for node in up)
 
 
-def submit_and_show(
-    *, endpoint: str, inventory: Inventory, say: Printer = _say, stack: str | None = None
-) -> str | None:
-    """Submit a multi-node definition to a queue of the same stack (``stack``, else the first that has both),
-    follow it to its end and show each node's output, then ``mnp status`` of it; the job id."""
-    job = _sample_job(endpoint=endpoint, inventory=inventory, stack=stack)
+@dataclass
+class JobRun:
+    """A job the demo submitted and followed: its final DescribeJobs entries and each node's output."""
+
+    job_id: str
+    parent: dict[str, Any]
+    nodes: list[dict[str, Any]]
+    output: dict[int, list[str]]
+
+
+@dataclass
+class Sample:
+    """The config's sample job: where it goes and what it runs."""
+
+    queue: str
+    definition: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.definition["jobDefinitionName"])
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self.definition["nodeProperties"]["numNodes"])
+
+    @property
+    def main_node(self) -> int:
+        return int(self.definition["nodeProperties"]["mainNode"])
+
+
+def find_sample(
+    *, endpoint: str, inventory: Inventory, stack: str | None = None, account: EmulatedAccount = DEFAULT_ACCOUNT
+) -> Sample | None:
+    job = _sample_job(endpoint=endpoint, inventory=inventory, stack=stack, account=account)
     if job is None:
-        say("skipping the sample job: the stack has no job queue or no multi-node job definition")
         return None
     queue, definition_name = job
-    batch = client("batch", endpoint=endpoint)
+    batch = client("batch", endpoint=endpoint, account=account)
     found = batch.describe_job_definitions(jobDefinitionName=definition_name, status="ACTIVE")["jobDefinitions"]
-    definition = max(found, key=lambda d: int(d["revision"]))
-    num_nodes = int(definition["nodeProperties"]["numNodes"])
-    say(f"$ aws batch submit-job --job-queue {queue} --job-definition {definition_name} --node-overrides ...")
+    return Sample(queue=queue, definition=max(found, key=lambda d: int(d["revision"])))
+
+
+def submit_and_follow(
+    *,
+    endpoint: str,
+    sample: Sample,
+    say: Printer,
+    account: EmulatedAccount = DEFAULT_ACCOUNT,
+    name_suffix: str = "local-demo",
+    node_overrides: dict[str, Any] | None = None,
+) -> JobRun:
+    """Submit ``sample`` (with ``node_overrides``) and print its story until every node has ended."""
+    batch = client("batch", endpoint=endpoint, account=account)
+    request: dict[str, Any] = {
+        "jobName": f"{sample.name}-{name_suffix}",
+        "jobQueue": sample.queue,
+        "jobDefinition": sample.definition["jobDefinitionArn"],
+    }
+    if node_overrides is not None:
+        request["nodeOverrides"] = node_overrides
+    job_id = str(batch.submit_job(**request)["jobId"])
+    say(f"submitted job {job_id}: {sample.num_nodes} nodes, main node {sample.main_node}")
+    follower = _LogFollower(
+        logs=client("logs", endpoint=endpoint, account=account), groups=_log_groups(sample.definition)
+    )
+    parent, nodes = follow_job(batch, job_id=job_id, num_nodes=sample.num_nodes, say=say, logs=follower)
+    return JobRun(job_id=job_id, parent=parent, nodes=nodes, output=follower.lines)
+
+
+def run_sample(
+    *,
+    endpoint: str,
+    inventory: Inventory,
+    say: Printer = _say,
+    stack: str | None = None,
+    account: EmulatedAccount = DEFAULT_ACCOUNT,
+) -> JobRun | None:
+    """The sample job of the deployed stack (``stack``, else the first with a queue and an MNP definition):
+    submitted, followed to its end, then ``mnp status`` of it."""
+    sample = find_sample(endpoint=endpoint, inventory=inventory, stack=stack, account=account)
+    if sample is None:
+        say("skipping the sample job: the stack has no job queue or no multi-node job definition")
+        return None
+    say(f"\n$ aws batch submit-job --job-queue {sample.queue} --job-definition {sample.name}")
     say(
-        "  (the sample's command exits at once, and Batch stops the child nodes when the main node exits, here as "
-        "on AWS: the node overrides run each command through a wrapper that keeps the main node up until its "
-        "children have ended, asking DescribeJobs)"
+        "  (no image runs locally: each node's command runs as a host process with the Batch environment, "
+        "an address of its own and its log in CloudWatch Logs; docs/local-run.md)"
     )
-    submitted = batch.submit_job(
-        jobName=f"{definition_name}-local-demo",
-        jobQueue=queue,
-        jobDefinition=definition["jobDefinitionArn"],
-        nodeOverrides=hold_main_node_overrides(definition),
-    )
-    job_id = str(submitted["jobId"])
-    say(f"submitted job {job_id}: {num_nodes} nodes, main node {definition['nodeProperties']['mainNode']}")
-    parent, nodes = follow_job(batch, job_id=job_id, num_nodes=num_nodes, say=say)
-    show_nodes(logs=client("logs", endpoint=endpoint), definition=definition, nodes=nodes, say=say)
-    say(f"job {job_id} {parent['status']}")
+    run = submit_and_follow(endpoint=endpoint, sample=sample, say=say, account=account)
+    say(f"nodes came up in this order (startedAt): {launch_order(run.nodes)}")
+    say(f"job {run.job_id} {run.parent['status']}")
     command = mnp_command()
     if command is None:
         say("skipping `mnp status`: the mnp operations commands are not installed")
-        return job_id
-    status = [*command, "status", job_id]
+        return run
+    status = [*command, "status", run.job_id]
     say(f"$ mnp {shlex.join(status[len(command) :])}")
-    shown = subprocess.run(status, env=aws_environment(endpoint=endpoint), capture_output=True, text=True, check=False)
+    shown = subprocess.run(
+        status, env=aws_environment(endpoint=endpoint, account=account), capture_output=True, text=True, check=False
+    )
     say((shown.stdout + shown.stderr).rstrip())
-    return job_id
+    return run
+
+
+def watchdog_decisions(
+    *, endpoint: str, job_id: str, account: EmulatedAccount = DEFAULT_ACCOUNT, wait: float = 0.0
+) -> list[dict[str, Any]]:
+    """The decision lines the deployed watchdog functions logged about ``job_id`` (their CloudWatch Logs),
+    waiting up to ``wait`` seconds for a ``terminate`` or ``skip`` one."""
+    lambdas = client("lambda", endpoint=endpoint, account=account)
+    logs = client("logs", endpoint=endpoint, account=account)
+    groups = []
+    for function in lambdas.list_functions()["Functions"]:
+        if "JOB_QUEUE" in ((function.get("Environment") or {}).get("Variables") or {}):
+            config = lambdas.get_function_configuration(FunctionName=function["FunctionName"])
+            groups.append(
+                (config.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{function['FunctionName']}"
+            )
+    deadline = time.monotonic() + wait
+    while True:
+        decisions = []
+        for group in groups:
+            try:
+                events = logs.filter_log_events(logGroupName=group)["events"]
+            except Exception:
+                continue
+            for event in events:
+                message = str(event["message"])
+                if job_id not in message or not message.startswith("{"):
+                    continue
+                try:
+                    record = json.loads(message)
+                except ValueError:
+                    continue
+                if record.get("watchdog") == "decision" and record.get("parent_job_id") == job_id:
+                    decisions.append(record)
+        if any(d.get("decision") in ("terminate", "skip") for d in decisions) or time.monotonic() >= deadline:
+            return decisions
+        time.sleep(0.2)
+
+
+def run_fault(
+    *,
+    endpoint: str,
+    inventory: Inventory,
+    say: Printer = _say,
+    stack: str | None = None,
+    node: int | None = None,
+    account: EmulatedAccount = DEFAULT_ACCOUNT,
+) -> JobRun | None:
+    """The sample job again, one child node failing at once: the deployed watchdog terminates the job."""
+    sample = find_sample(endpoint=endpoint, inventory=inventory, stack=stack, account=account)
+    if sample is None or sample.num_nodes < 2:
+        say("skipping --fault: the sample job has no child node")
+        return None
+    children = [index for index in range(sample.num_nodes) if index != sample.main_node]
+    failing = node if node is not None else children[-1]
+    if failing not in children:
+        say(f"skipping --fault: node {failing} is not a child node of the sample job (children: {children})")
+        return None
+    say(
+        f"\n--fault: the same job, but child node {failing} exits 1 at once. Batch does nothing about a failed "
+        "child; the queue's watchdog (its deployed code, run by the emulated Lambda on the job state change "
+        "event) terminates the job."
+    )
+    say(f"$ aws batch submit-job --job-queue {sample.queue} --job-definition {sample.name} --node-overrides ...")
+    run = submit_and_follow(
+        endpoint=endpoint,
+        sample=sample,
+        say=say,
+        account=account,
+        name_suffix="local-fault",
+        node_overrides=fault_overrides(sample.definition, failing),
+    )
+    failed = run.nodes[failing]
+    say(f"job {run.job_id} {run.parent['status']}: {run.parent.get('statusReason')}")
+    if failed.get("stoppedAt") and run.parent.get("stoppedAt"):
+        seconds = (run.parent["stoppedAt"] - failed["stoppedAt"]) / 1000
+        say(f"the job ended {seconds:.1f} s after node {failing} failed")
+    for decision in watchdog_decisions(
+        endpoint=endpoint, job_id=run.job_id, account=account, wait=_WATCHDOG_LOG_WAIT_SECONDS
+    ):
+        say(f"  watchdog: {json.dumps(decision, sort_keys=True)}")
+    return run
 
 
 def run(
@@ -240,49 +472,73 @@ def run(
     config: Path | None,
     app_dir: Path = cdk.REPO_ROOT,
     keep: bool = False,
+    fault: bool = False,
+    fault_node: int | None = None,
     say: Printer = _say,
 ) -> int:
-    """Deploy, submit, list, destroy; returns the exit code (0 when every step worked)."""
-    context = {"config": str(config.resolve())} if config is not None else {}
+    """Deploy, run the sample job (and the fault), list, destroy; the exit code (0 when every step worked
+    and the sample job SUCCEEDED)."""
     timings: list[tuple[str, float]] = []
+    started = time.monotonic()
+    account_id, region = deploy_account(config, app_dir=app_dir)
+    code = 0
     with (
         tempfile.TemporaryDirectory(prefix="mnp_local_cdk_") as workdir,
         LocalAws(idle_timeout=3600.0 if keep else 900.0) as endpoint,
     ):
+        account = account_in(endpoint, account_id=account_id, region=region)
         output_dir = Path(workdir) / "cdk.out"
-        say(f"emulated AWS (moto + mnp_local adapters) at {endpoint}, account 123456789012, us-east-1")
+        say(f"emulated AWS (moto + mnp_local adapters) at {endpoint}, account {account_id}, {region}")
+        context: dict[str, str] = {}
+        if config is not None:
+            deployed_config, made = adapt_config(config, endpoint=endpoint, work_dir=Path(workdir), account=account)
+            context["config"] = str(deployed_config.resolve())
+            if made is not None:
+                say(
+                    f"the config brings its own VPC: made one in the emulated account ({made['vpc_id']}, private "
+                    f"subnet {made['private_subnet_ids'][0]} routed to a NAT gateway) and deploy a copy naming it"
+                )
         try:
-            say("$ cdk bootstrap aws://123456789012/us-east-1")
-            timings.append(
-                ("cdk bootstrap", cdk.bootstrap(endpoint=endpoint, work_dir=Path(workdir) / "bootstrap").seconds)
-            )
+            say(f"$ cdk bootstrap aws://{account_id}/{region}")
+            bootstrapped = cdk.bootstrap(endpoint=endpoint, work_dir=Path(workdir) / "bootstrap", account=account)
+            timings.append(("cdk bootstrap", bootstrapped.seconds))
             shown_config = f" -c config={config}" if config else ""
             say(f"$ cdk deploy --require-approval never --all{shown_config}")
-            run_deploy = cdk.deploy(endpoint=endpoint, app_dir=app_dir, output_dir=output_dir, context=context)
-            timings.append(("cdk deploy", run_deploy.seconds))
-            inventory = read_inventory(endpoint=endpoint)
-            submit_and_show(endpoint=endpoint, inventory=inventory, say=say)
+            deployed = cdk.deploy(
+                endpoint=endpoint, app_dir=app_dir, output_dir=output_dir, context=context, account=account
+            )
+            timings.append(("cdk deploy", deployed.seconds))
+            inventory = read_inventory(endpoint=endpoint, account=account)
+            say("deployed: " + ", ".join(f"{s['name']} {s['status']}" for s in inventory.stacks))
+            sample = run_sample(endpoint=endpoint, inventory=inventory, say=say, account=account)
+            if sample is not None and sample.parent["status"] != "SUCCEEDED":
+                code = 1
+            if fault:
+                faulted = run_fault(endpoint=endpoint, inventory=inventory, say=say, node=fault_node, account=account)
+                if faulted is not None and faulted.parent["status"] != "FAILED":
+                    code = 1
             say("\nWhat the deploy created (read back with boto3):")
-            say(format_inventory(read_inventory(endpoint=endpoint)))
+            say(format_inventory(read_inventory(endpoint=endpoint, account=account)))
             if keep:
-                _hold(endpoint=endpoint, say=say)
+                _hold(endpoint=endpoint, say=say, account=account)
         except cdk.CdkError as error:
             say(f"error: {error}")
-            return 1
+            code = 1
         finally:
             try:
                 say("$ cdk destroy --force --all")
-                destroyed = cdk.destroy(endpoint=endpoint, assembly_dir=output_dir)
+                destroyed = cdk.destroy(endpoint=endpoint, assembly_dir=output_dir, account=account)
                 timings.append(("cdk destroy", destroyed.seconds))
             except cdk.CdkError as error:
                 say(f"warning: {error}\n(the emulated AWS stops now anyway; nothing is left behind)")
+            timings.append(("end to end", time.monotonic() - started))
             say("Timings: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings))
     say("emulated AWS stopped")
-    return 0
+    return code
 
 
-def _hold(*, endpoint: str, say: Printer) -> None:
-    env = aws_environment(endpoint=endpoint, base={})
+def _hold(*, endpoint: str, say: Printer, account: EmulatedAccount) -> None:
+    env = aws_environment(endpoint=endpoint, base={}, account=account)
     say("\nThe emulated AWS stays up until Ctrl-C (or an hour without requests). In another shell:")
     for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
         say(f"  export {key}={env[key]}")

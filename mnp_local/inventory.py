@@ -10,19 +10,19 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mnp_local.server import REGION
+from mnp_local.server import DEFAULT_ACCOUNT, EmulatedAccount
 
 
-def client(service: str, *, endpoint: str) -> Any:
-    """A boto3 client for the endpoint with dummy credentials."""
+def client(service: str, *, endpoint: str, account: EmulatedAccount = DEFAULT_ACCOUNT) -> Any:
+    """A boto3 client for the endpoint, as ``account`` (default: 123456789012 in us-east-1)."""
     import boto3
 
     return boto3.client(
         service,
         endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        region_name=account.region,
+        aws_access_key_id=account.access_key_id,
+        aws_secret_access_key=account.secret_access_key,
     )
 
 
@@ -50,13 +50,13 @@ def _default_route_target(route_table: dict[str, Any]) -> str | None:
     return None
 
 
-def read_inventory(*, endpoint: str) -> Inventory:
-    """Everything our stacks create, read through the AWS APIs of the endpoint."""
-    ec2 = client("ec2", endpoint=endpoint)
-    batch = client("batch", endpoint=endpoint)
+def read_inventory(*, endpoint: str, account: EmulatedAccount = DEFAULT_ACCOUNT) -> Inventory:
+    """Everything our stacks create in ``account``'s Region, read through the AWS APIs of the endpoint."""
+    ec2 = client("ec2", endpoint=endpoint, account=account)
+    batch = client("batch", endpoint=endpoint, account=account)
     inventory = Inventory()
 
-    for stack in client("cloudformation", endpoint=endpoint).describe_stacks()["Stacks"]:
+    for stack in client("cloudformation", endpoint=endpoint, account=account).describe_stacks()["Stacks"]:
         inventory.stacks.append({"name": stack["StackName"], "status": stack["StackStatus"]})
 
     vpc_ids = []
@@ -157,9 +157,9 @@ def read_inventory(*, endpoint: str) -> Inventory:
                 ],
             }
         )
-    for function in client("lambda", endpoint=endpoint).list_functions()["Functions"]:
+    for function in client("lambda", endpoint=endpoint, account=account).list_functions()["Functions"]:
         inventory.functions.append({"name": function["FunctionName"], "runtime": function.get("Runtime")})
-    events = client("events", endpoint=endpoint)
+    events = client("events", endpoint=endpoint, account=account)
     for rule in events.list_rules()["Rules"]:
         targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
         inventory.rules.append(

@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -36,6 +37,47 @@ _POLL_SECONDS = 0.5
 
 class LocalAwsError(RuntimeError):
     """The local emulated AWS could not start or answer."""
+
+
+@dataclass(frozen=True)
+class EmulatedAccount:
+    """An account and Region of the emulated AWS, and the access key the emulator maps to the account
+    (:func:`account_in` gets one for an account other than the default)."""
+
+    account_id: str = ACCOUNT_ID
+    region: str = REGION
+    access_key_id: str = "testing"
+    secret_access_key: str = "testing"
+
+
+DEFAULT_ACCOUNT = EmulatedAccount()
+
+
+def account_in(endpoint: str, *, account_id: str = ACCOUNT_ID, region: str = REGION) -> EmulatedAccount:
+    """``account_id`` in ``region`` with credentials the emulator maps to that account
+    (``POST /mnp-local/credentials`` for an account other than the default)."""
+    if account_id == ACCOUNT_ID:
+        return EmulatedAccount(account_id=account_id, region=region)
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{endpoint}/mnp-local/credentials",
+        data=json.dumps({"Account": account_id}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            keys = json.loads(answer.read())
+    except OSError as error:
+        raise LocalAwsError(f"the emulated AWS gave no credentials for account {account_id}: {error}") from None
+    return EmulatedAccount(
+        account_id=account_id,
+        region=region,
+        access_key_id=str(keys["AccessKeyId"]),
+        secret_access_key=str(keys["SecretAccessKey"]),
+    )
 
 
 class _ActivityTracker:
@@ -57,20 +99,23 @@ def _start_moto(*, port: int) -> tuple[Any, _ActivityTracker, int]:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    from mnp_local import runner
+    from mnp_local import eventbridge, runner
     from mnp_local.adapters import register_all
+    from mnp_local.eventbridge.control import ControlApp
 
     register_all()
     try:
-        runner.install()
+        installed = runner.install()
     except runner.SettingsError as error:
         raise LocalAwsError(str(error)) from None
+    # Batch job state changes reach the deployed EventBridge rules; their Lambda targets run their code.
+    eventbridge.install(installed)
     # No Docker here: a multi-node parallel job is run by mnp_local's node runner (its nodes as host
-    # processes); other Batch jobs succeed without running a container, and Lambda invocations are
-    # simulated, not executed.
+    # processes); other Batch jobs succeed without running a container. moto's own Lambda Invoke echoes its
+    # payload; functions that rules target run through mnp_local.eventbridge.
     default_user_config["batch"]["use_docker"] = False
     default_user_config["lambda"]["use_docker"] = False
-    tracker = _ActivityTracker(DomainDispatcherApplication(create_backend_app))
+    tracker = _ActivityTracker(ControlApp(DomainDispatcherApplication(create_backend_app)))
 
     bind_errors: list[str] = []
 
@@ -136,6 +181,7 @@ def serve(
     except runner.SettingsError as error:
         raise LocalAwsError(str(error)) from None
     watched_pid = parent_pid if parent_pid is not None else os.getppid()
+    _interpreter_on_path()
     # Warnings (moto's unsupported resource types, a failed change set with its traceback) stay
     # visible; werkzeug's line per request only with --verbose.
     logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s: %(message)s")
@@ -145,9 +191,12 @@ def serve(
         signal.signal(signum, lambda *_: stop.set())
     server, tracker, bound_port = _start_moto(port=port)
     endpoint = f"http://{LOOPBACK}:{bound_port}"
+    from mnp_local import eventbridge
+
     installed = runner.current()
     if installed is not None:
         installed.endpoint = endpoint
+    events = eventbridge.current()
     if port_file is not None:
         partial = port_file.with_name(port_file.name + ".partial")
         partial.write_text(f"{bound_port}\n", encoding="utf-8")
@@ -159,14 +208,15 @@ def serve(
             if not _process_alive(watched_pid) or os.getppid() == 1:
                 reason = f"parent process {watched_pid} is gone"
                 break
-            if installed is not None and installed.busy():
-                # A job's nodes may run for a long time without calling the API: not idle.
+            if (installed is not None and installed.busy()) or (events is not None and events.busy()):
+                # A job's nodes (or a function) may run for a long time without calling the API: not idle.
                 tracker.last_request = time.monotonic()
             if idle_timeout is not None and time.monotonic() - tracker.last_request > idle_timeout:
                 reason = f"idle for {idle_timeout:g} s"
                 break
     finally:
-        # Node processes first: they may still be talking to the server.
+        # Functions and node processes first: they may still be talking to the server.
+        eventbridge.shutdown()
         runner.shutdown()
         server.stop()
         if port_file is not None:
@@ -176,8 +226,20 @@ def serve(
     return 0
 
 
-def aws_environment(*, endpoint: str, base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for the CDK CLI, boto3 and ``mnp`` to use the local endpoint with dummy credentials.
+def _interpreter_on_path() -> None:
+    """Put this interpreter's ``bin`` directory first on ``PATH``: node commands (which get the emulator's
+    ``PATH``) then find the ``mnp-node`` and ``python`` of the environment the emulator runs in."""
+    bin_dir = str(Path(sys.executable).parent)
+    parts = [part for part in os.environ.get("PATH", "").split(os.pathsep) if part]
+    if not parts or parts[0] != bin_dir:
+        os.environ["PATH"] = os.pathsep.join([bin_dir, *(part for part in parts if part != bin_dir)])
+
+
+def aws_environment(
+    *, endpoint: str, base: dict[str, str] | None = None, account: EmulatedAccount = DEFAULT_ACCOUNT
+) -> dict[str, str]:
+    """Environment for the CDK CLI, boto3 and ``mnp`` to use the local endpoint as ``account`` (default:
+    123456789012 in us-east-1, dummy credentials).
 
     Drops profile and session settings that would otherwise send calls to a real account.
     """
@@ -187,12 +249,12 @@ def aws_environment(*, endpoint: str, base: dict[str, str] | None = None) -> dic
     env.update(
         {
             "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "CDK_DEFAULT_ACCOUNT": ACCOUNT_ID,
-            "CDK_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": account.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": account.secret_access_key,
+            "AWS_DEFAULT_REGION": account.region,
+            "AWS_REGION": account.region,
+            "CDK_DEFAULT_ACCOUNT": account.account_id,
+            "CDK_DEFAULT_REGION": account.region,
             # No shared config/credentials files: a developer's real profile must never be picked up.
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,

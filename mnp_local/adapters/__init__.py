@@ -26,6 +26,8 @@ ADAPTER_MODULES: tuple[str, ...] = (
     "mnp_local.adapters.batch_job_queue",
     "mnp_local.adapters.batch_job_definition",
     "mnp_local.adapters.ec2_deletes",
+    "mnp_local.adapters.lambda_function",
+    "mnp_local.adapters.get_azs",
 )
 
 

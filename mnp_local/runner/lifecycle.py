@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from mnp_local.accounts import credentials_for
 from mnp_local.runner.capacity import CapacityLedger, Plan, evaluate, stuck_reason
 from mnp_local.runner.events import JobStateChange, Listeners, NodeOutput
 from mnp_local.runner.jobs import TERMINAL, MnpJob, MnpNodeJob, MnpParentJob
@@ -533,14 +534,16 @@ class JobRun(threading.Thread):
     def _environment(self, node: NodeRun) -> dict[str, str]:
         main = self._nodes[self.parent.main_node]
         endpoint, metadata_host = self.context.node_endpoint(in_namespace=node.namespace is not None)
+        # Keys the emulator maps to the job's account: a node's API calls act in its own account.
+        key, secret = credentials_for(self.account)
         env = {
             "PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
             "HOME": str(node.workdir),
             "HOSTNAME": f"ip-{str(node.address).replace('.', '-')}",
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ACCESS_KEY_ID": key,
+            "AWS_SECRET_ACCESS_KEY": secret,
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true",
@@ -778,14 +781,34 @@ class JobRun(threading.Thread):
         end = AttemptEnd("main", exit_code, main.job.status_reason, container_reason=main.job.container.get("reason"))
         if main.terminated:
             end = AttemptEnd("terminated", exit_code, main.job.status_reason)
-        self._record_parent_attempt(main, end)
         others = [node for node in self._nodes if node is not main]
         retrying = self._will_retry(end)
-        if not retrying:
-            # "If the main node exits, the job is considered finished": the parent ends now, its
-            # children are stopped after.
-            self._finish_job(end)
-        self._stop_nodes(others, STOPPED_BY_MAIN, terminated=False, fail=False, retrying=retrying)
+        lag = self.context.settings.parent_lag
+        if retrying or lag <= 0:
+            self._record_parent_attempt(main, end)
+            if not retrying:
+                # "If the main node exits, the job is considered finished": the parent ends now, its
+                # children are stopped after.
+                self._finish_job(end)
+            self._stop_nodes(others, STOPPED_BY_MAIN, terminated=False, fail=False, retrying=retrying)
+            return end
+        main_ended_at = time.monotonic()
+        self._stop_nodes(others, STOPPED_BY_MAIN, terminated=False, fail=False)
+        end = self._lagging_parent(end, main_ended_at + lag)
+        self._record_parent_attempt(main, end)
+        self._finish_job(end)
+        return end
+
+    def _lagging_parent(self, end: AttemptEnd, until: float) -> AttemptEnd:
+        """``MNP_LOCAL_PARENT_LAG``: the parent (status, attempt) still reads RUNNING a while after its main
+        node ended and its children were stopped: the window in which a watchdog that trusted the parent's
+        status alone would act on a child that Batch stopped. A TerminateJob of the parent in that window
+        ends the job as terminated, FAILED with its reason, as it would on a RUNNING job."""
+        while time.monotonic() < until:
+            request = self.parent.stop_request
+            if request is not None and request[0] == "terminate":
+                return AttemptEnd("terminated", end.exit_code, request[1])
+            self._wait(min(0.01, max(0.0, until - time.monotonic())))
         return end
 
     def _stop_attempt(self, kind: str, reason: str) -> AttemptEnd:

@@ -17,6 +17,15 @@
 ``MNP_LOCAL_WORK_DIR``                   where node working directories are made (default: a
                                          temporary directory removed when the emulator stops).
 ``MNP_LOCAL_KEEP_WORK_DIRS`` (0)         ``1`` keeps each node's working directory after its job ends.
+``MNP_LOCAL_EVENT_DELAY`` (0)            seconds (not scaled) between a job state change and the
+                                         delivery of its EventBridge event: a late delivery, to
+                                         reproduce races (EventBridge promises no delivery time).
+``MNP_LOCAL_PARENT_LAG`` (0)             seconds (not scaled) between the main node's end and its
+                                         parent job's: the moment in which the parent still reads
+                                         RUNNING while the stopped children read FAILED.
+``MNP_LOCAL_SCHEDULES`` (on)             ``on``: schedule rules (``rate(...)``) fire on the scaled
+                                         clock; ``off``: only when fired on demand
+                                         (``POST /mnp-local/events/fire-rule``).
 =======================================  ==========================================================
 
 A value that cannot be used is an error naming the variable, never a silent default.
@@ -42,6 +51,9 @@ ENV_CHILD_DELAY_MAX = "MNP_LOCAL_CHILD_DELAY_MAX"
 ENV_NODE_NETWORK = "MNP_LOCAL_NODE_NETWORK"
 ENV_WORK_DIR = "MNP_LOCAL_WORK_DIR"
 ENV_KEEP_WORK_DIRS = "MNP_LOCAL_KEEP_WORK_DIRS"
+ENV_EVENT_DELAY = "MNP_LOCAL_EVENT_DELAY"
+ENV_PARENT_LAG = "MNP_LOCAL_PARENT_LAG"
+ENV_SCHEDULES = "MNP_LOCAL_SCHEDULES"
 
 #: "If the container handles the SIGTERM gracefully and exits within 30 seconds from receiving it, no
 #: SIGKILL is sent" (ECS API reference, StopTask; the ECS agent's ``ECS_CONTAINER_STOP_TIMEOUT`` default,
@@ -64,6 +76,9 @@ class RunnerSettings:
     node_network: NodeNetwork = "loopback"
     work_dir: Path | None = None
     keep_work_dirs: bool = False
+    event_delay: float = 0.0
+    parent_lag: float = 0.0
+    schedules: bool = True
 
     def scaled(self, seconds: float) -> float:
         """``seconds`` of AWS time as seconds of emulator time."""
@@ -96,6 +111,11 @@ class RunnerSettings:
         keep = env.get(ENV_KEEP_WORK_DIRS, "0").strip()
         if keep not in ("0", "1", ""):
             problems.append(f"{ENV_KEEP_WORK_DIRS}={keep!r} must be 0 or 1")
+        event_delay = _positive(env, ENV_EVENT_DELAY, 0.0, problems, allow_zero=True)
+        parent_lag = _positive(env, ENV_PARENT_LAG, 0.0, problems, allow_zero=True)
+        schedules = env.get(ENV_SCHEDULES, "on").strip() or "on"
+        if schedules not in ("on", "off"):
+            problems.append(f"{ENV_SCHEDULES}={schedules!r} must be 'on' or 'off'")
         if problems:
             raise SettingsError("; ".join(problems))
         return cls(
@@ -105,6 +125,9 @@ class RunnerSettings:
             node_network=network,  # type: ignore[arg-type]
             work_dir=work_dir,
             keep_work_dirs=keep == "1",
+            event_delay=event_delay,
+            parent_lag=parent_lag,
+            schedules=schedules == "on",
         )
 
 

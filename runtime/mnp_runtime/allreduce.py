@@ -65,6 +65,8 @@ BACKOFF_START_S = 0.05
 BACKOFF_MAX_S = 0.5
 #: A connection that has not sent its header within this many seconds is closed (a stray client).
 HEADER_TIMEOUT_S = 10.0
+#: How long the main node waits, after the token is back, for its left neighbour to exit.
+FINISH_TIMEOUT_S = 10.0
 KIND_CHUNK = b"C"
 KIND_DONE = b"D"
 _FRAME = struct.Struct("!cI")
@@ -227,9 +229,24 @@ class _Link:
             )
         return self._read(count, what)
 
-    def close(self) -> None:
+    def wait_closed(self, until: float) -> None:
+        """Wait (until ``until``, monotonic) for the left neighbour to close its connection: it has exited."""
+        while time.monotonic() < until:
+            self._left.settimeout(max(0.001, until - time.monotonic()))
+            try:
+                if not self._left.recv(1 << 16):
+                    return
+            except socket.timeout:
+                return
+            except OSError:
+                return
+
+    def close(self, *, sockets: bool = True) -> None:
+        """Send what is queued (until the deadline), then close the connections unless ``sockets`` is False."""
         self._outbox.put(None)
         self._sender.join(timeout=max(0.0, self._deadline - time.monotonic()))
+        if not sockets:
+            return
         for sock in (self._right, self._left):
             with contextlib.suppress(OSError):
                 sock.close()
@@ -356,12 +373,24 @@ def run_allreduce(
     timeout: float = DEFAULT_TIMEOUT_S,
     bind_address: str | None = None,
     log: Callable[[str], None] = lambda _message: None,
+    report: Callable[[AllReduceResult], None] = lambda _result: None,
+    keep_open: bool = False,
 ) -> AllReduceResult:
     """Run this node's part of the all-reduce; return the checked result.
 
     ``addresses`` are every node's, in index order (the hostfile); this node listens on its own (or on
     ``bind_address``) and connects to node ``index + 1``. The main node returns only once the done token
     came back around the ring, so its success means every node checked the result.
+
+    ``report`` is called with the result once this node's part is done: on a child right after its check,
+    before it passes the token on (so its line is written before the main node can end the job); on the
+    main node once the token is back and its left neighbour, the last to pass it on, has closed its
+    connection (has exited): Batch stops the children when the main node exits, and a child still
+    running then would end with SIGTERM.
+
+    ``keep_open``: on success, leave this node's connections open (the data is sent); the caller then
+    ends the process, and the kernel closes them as it exits (``mnp-node allreduce`` on a child), so a
+    closed connection means an exited process.
 
     Raises:
         RendezvousTimeout: a neighbour did not connect or send within ``timeout``.
@@ -409,13 +438,23 @@ def run_allreduce(
             if index == main_index:
                 link.send(KIND_DONE)
                 link.receive(KIND_DONE, 0, "the done token (every node checked the result)")
+                link.wait_closed(min(deadline, time.monotonic() + FINISH_TIMEOUT_S))
+                report(_result(index, size, values, started))
             else:
                 link.receive(KIND_DONE, 0, "the done token")
+                report(_result(index, size, values, started))
                 link.send(KIND_DONE)
-        finally:
+        except BaseException:
             link.close()
+            raise
+        link.close(sockets=not keep_open)
     else:
         _check(values, size, length)
+        report(_result(index, size, values, started))
+    return _result(index, size, values, started)
+
+
+def _result(index: int, size: int, values: array.array[int], started: float) -> AllReduceResult:
     return AllReduceResult(index=index, num_nodes=size, values=values, seconds=time.monotonic() - started)
 
 

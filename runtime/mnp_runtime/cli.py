@@ -265,11 +265,22 @@ def _allreduce(args: argparse.Namespace) -> int:
     log = _make_log(ctx, args.verbose)
     if ctx.is_main:
         print(
-            f"allreduce: the rendezvous is complete: {ctx.num_nodes} nodes in {args.hostfile} "
-            f"({allreduce.describe_addresses(addresses)})",
+            f"allreduce: the rendezvous is complete: {ctx.num_nodes} nodes ({allreduce.describe_addresses(addresses)})",
             flush=True,
         )
-    result = allreduce.run_allreduce(
+
+    def report(result: allreduce.AllReduceResult) -> None:
+        shown = allreduce.describe_values(result.values)
+        if ctx.is_main:
+            print(
+                f"allreduce: {ctx.num_nodes} nodes summed their vectors of {args.length} integers over a TCP ring "
+                f"({allreduce.describe_ring(ctx.num_nodes)}): {shown}, checked on every node ({result.seconds:.3f} s)",
+                flush=True,
+            )
+        else:
+            print(f"allreduce: node {ctx.node_index}: sum {shown} checked ({result.seconds:.3f} s)", flush=True)
+
+    allreduce.run_allreduce(
         addresses=addresses,
         index=ctx.node_index,
         main_index=ctx.main_node_index,
@@ -279,16 +290,16 @@ def _allreduce(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         bind_address=args.bind_address,
         log=log,
+        report=report,
+        keep_open=not ctx.is_main,
     )
-    shown = allreduce.describe_values(result.values)
-    if ctx.is_main:
-        print(
-            f"allreduce: {ctx.num_nodes} nodes summed their vectors of {args.length} integers over a TCP ring "
-            f"({allreduce.describe_ring(ctx.num_nodes)}): {shown}, checked on every node ({result.seconds:.3f} s)",
-            flush=True,
-        )
-    else:
-        print(f"allreduce: node {ctx.node_index}: sum {shown} checked ({result.seconds:.3f} s)", flush=True)
+    if not ctx.is_main:
+        # A child ends here with its connections still open: the kernel closes them as the process exits, so
+        # the main node (which waits for its left neighbour's connection to close) exits after its children,
+        # and Batch, which stops the children when the main node exits, finds them gone.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_OK)
     return EXIT_OK
 
 

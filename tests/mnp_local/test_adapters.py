@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from mnp_local import ACCOUNT_ID, LocalAws
+from mnp_local import ACCOUNT_ID, EmulatedAccount, LocalAws
 from mnp_local.inventory import client
 
 SERVICE_LINKED_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch"
@@ -309,6 +309,72 @@ def test_update_with_previous_ssm_parameter_value(endpoint: str) -> None:
         Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}],
     )
     assert _status(endpoint, "Ssm") == "UPDATE_COMPLETE"
+
+
+def test_get_azs_of_the_stack_region(endpoint: str) -> None:
+    """``Fn::GetAZs ""`` is the stack's own Region (moto answered us-east-1's zones everywhere)."""
+    account = EmulatedAccount(region="us-east-2")
+    template = {
+        "Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+            "Subnet": {
+                "Type": "AWS::EC2::Subnet",
+                "Properties": {
+                    "VpcId": {"Ref": "Vpc"},
+                    "CidrBlock": "10.0.1.0/24",
+                    "AvailabilityZone": {"Fn::Select": [1, {"Fn::GetAZs": ""}]},
+                },
+            },
+        },
+        "Outputs": {"Zones": {"Value": {"Fn::Join": [",", {"Fn::GetAZs": {"Ref": "AWS::Region"}}]}}},
+    }
+    cloudformation = client("cloudformation", endpoint=endpoint, account=account)
+    cloudformation.create_stack(StackName="Zones", TemplateBody=json.dumps(template))
+    zones = [
+        zone["ZoneName"]
+        for zone in client("ec2", endpoint=endpoint, account=account).describe_availability_zones()["AvailabilityZones"]
+    ]
+    assert zones and all(zone.startswith("us-east-2") for zone in zones)
+    (stack,) = cloudformation.describe_stacks(StackName="Zones")["Stacks"]
+    assert stack["Outputs"][0]["OutputValue"] == ",".join(zones)
+    subnets = client("ec2", endpoint=endpoint, account=account).describe_subnets(
+        Filters=[{"Name": "cidr-block", "Values": ["10.0.1.0/24"]}]
+    )["Subnets"]
+    assert [subnet["AvailabilityZone"] for subnet in subnets] == [zones[1]]
+
+
+def test_lambda_function_keeps_its_log_group_and_dead_letter_queue(endpoint: str) -> None:
+    template = {
+        "Resources": {
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+            "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/own/function/logs"}},
+            "Dlq": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "function-dlq"}},
+            "Function": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Runtime": "python3.12",
+                    "Handler": "index.handler",
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Code": {"ZipFile": "def handler(event, context):\n    return event\n"},
+                    "LoggingConfig": {"LogGroup": {"Ref": "Logs"}},
+                    "DeadLetterConfig": {"TargetArn": {"Fn::GetAtt": ["Dlq", "Arn"]}},
+                },
+            },
+        },
+        "Outputs": {"Function": {"Value": {"Ref": "Function"}}},
+    }
+    client("cloudformation", endpoint=endpoint).create_stack(
+        StackName="Fn", TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"]
+    )
+    name = _outputs(endpoint, "Fn")["Function"]
+    config = client("lambda", endpoint=endpoint).get_function_configuration(FunctionName=name)
+    assert config["LoggingConfig"]["LogGroup"] == "/own/function/logs"
+    assert config["DeadLetterConfig"]["TargetArn"] == f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:function-dlq"
+    client("lambda", endpoint=endpoint).update_function_configuration(
+        FunctionName=name, LoggingConfig={"LogFormat": "Text", "LogGroup": "/other/logs"}
+    )
+    config = client("lambda", endpoint=endpoint).get_function_configuration(FunctionName=name)
+    assert config["LoggingConfig"]["LogGroup"] == "/other/logs"
 
 
 def test_update_registers_a_new_revision_and_delete_cleans_up(endpoint: str, mnp_stack: dict[str, str]) -> None:
