@@ -28,6 +28,7 @@ from mnp_local import cdk
 from mnp_local.existing_network import adapt_config
 from mnp_local.inventory import Inventory, client, format_inventory, read_inventory
 from mnp_local.server import ACCOUNT_ID, DEFAULT_ACCOUNT, REGION, EmulatedAccount, LocalAws, account_in, aws_environment
+from mnp_toolkit.core.limits import MAX_DESCRIBE_JOBS
 
 Printer = Callable[[str], None]
 
@@ -207,8 +208,8 @@ def follow_job(
 
     while True:
         found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), 100):
-            for job in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]:
+        for start in range(0, len(ids), MAX_DESCRIBE_JOBS):
+            for job in batch.describe_jobs(jobs=ids[start : start + MAX_DESCRIBE_JOBS])["jobs"]:
                 found[job["jobId"]] = job
         now = time.time()
         if origin is None and found.get(job_id, {}).get("createdAt"):

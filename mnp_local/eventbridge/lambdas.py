@@ -25,8 +25,11 @@ subprocess, with what Lambda's Python runtime gives a function (``docs/local-run
 * asynchronous retries: a function error or timeout is retried twice, after 1 and 2 minutes (scaled), or
   as the function's ``EventInvokeConfig`` says; then the event goes to the function's dead-letter queue
   (``DeadLetterConfig.TargetArn``, SQS) with Lambda's ``RequestID``/``ErrorCode``/``ErrorMessage``
-  attributes. ("Lambda retries function errors twice", "waits one minute before the first retry, two
-  minutes before the second": Lambda developer guide, "Asynchronous invocation".)
+  attributes. ("If the function returns an error, by default Lambda attempts to run it two more times,
+  with a one-minute wait between the first two attempts, and two minutes between the second and third
+  attempts. Function errors include errors returned by the function's code and errors returned by the
+  function's runtime, such as timeouts": Lambda developer guide, "How Lambda handles errors and retries
+  with asynchronous invocation".)
 
 What is not faithful: the host's Python runs the code (a ``python3.14`` function runs on the emulator's
 interpreter, with its ``boto3``), with the host's memory and no sandbox; only Python runtimes run (another
@@ -60,8 +63,9 @@ logger = logging.getLogger(__name__)
 
 #: Invocations that run at once in the whole emulator (each is a Python process importing boto3).
 MAX_CONCURRENT = 4
-#: "By default, Lambda retries function errors twice" / "Lambda waits one minute before the first retry,
-#: and two minutes before the second" (Lambda developer guide, "Asynchronous invocation").
+#: "by default Lambda attempts to run it two more times, with a one-minute wait between the first two
+#: attempts, and two minutes between the second and third attempts" (Lambda developer guide, "How Lambda
+#: handles errors and retries with asynchronous invocation").
 ASYNC_RETRY_DELAYS_S = (60.0, 120.0)
 #: What a handler may return, at most, into the emulator (Lambda's synchronous response limit: 6 MB).
 MAX_RESULT_BYTES = 6 * 1024 * 1024
@@ -176,7 +180,7 @@ class LambdaExecutor:
         self._reaper = reaper
         self._time_scale = time_scale
         self._lock = threading.Lock()
-        self._per_function: dict[str, threading.BoundedSemaphore] = {}
+        self._per_function: dict[tuple[str, int], threading.BoundedSemaphore] = {}
         self._all = threading.BoundedSemaphore(MAX_CONCURRENT)
         self._closed = threading.Event()
         self._running: set[subprocess.Popen[bytes]] = set()
@@ -227,11 +231,13 @@ class LambdaExecutor:
     def _semaphore(self, function: Any) -> threading.BoundedSemaphore:
         reserved = function.reserved_concurrency
         limit = int(reserved) if isinstance(reserved, int | str) and str(reserved).isdigit() else MAX_CONCURRENT
+        if limit == 0:
+            # Reserved concurrency "prevents it from scaling beyond that level" (PutFunctionConcurrency): none.
+            raise LambdaInvocationError(f"function {function.function_name} has a reserved concurrency of 0")
         with self._lock:
-            key = function.function_arn
+            key = (function.function_arn, limit)
             if key not in self._per_function:
-                # Reserved concurrency 0 means "never runs" on AWS: throttled for ever; here it never runs.
-                self._per_function[key] = threading.BoundedSemaphore(max(1, limit))
+                self._per_function[key] = threading.BoundedSemaphore(limit)
             return self._per_function[key]
 
     def _async(self, arn: str, payload: bytes, on_done: Callable[[Invocation | None], None] | None) -> None:

@@ -5,9 +5,8 @@ the template without quotes (``{"scheduled_at": <time>}`` becomes invalid JSON) 
 ``ingestion-time`` key the events here do not have. The API reference (``Target``) and the user guide
 ("Amazon EventBridge input transformation") say:
 
-* ``Input``: "Valid JSON text passed to the target. In this case, nothing from the event itself is passed
-  to the target";
-* ``InputPath``: "the value of the JSONPath that is used for extracting part of the matched event when
+* ``Input``: "Valid JSON text passed to the target"; "the matched event is overridden with this constant";
+* ``InputPath``: "The value of the JSONPath that is used for extracting part of the matched event when
   passing it to the target";
 * ``InputTransformer``: variables from ``InputPathsMap`` (JSONPath) and the predefined ones
   (``aws.events.rule-arn``, ``aws.events.rule-name``, ``aws.events.event.ingestion-time``,
@@ -17,7 +16,7 @@ the template without quotes (``{"scheduled_at": <time>}`` becomes invalid JSON) 
   extracted by Input Path"); "If you specify a variable to match a JSON path that doesn't exist in the
   event, that variable isn't created and won't appear in the output" (here: ``null`` outside quotes, empty
   inside);
-* none of them: the whole event.
+* none of them: "the entire event is passed to the target in JSON form".
 
 JSONPath is evaluated with ``jsonpath_ng`` (the library moto itself uses for this).
 """

@@ -27,11 +27,12 @@ from moto.batch.models import BatchBackend
 from moto.batch.responses import BatchResponse
 
 from mnp_local.runner.jobs import BEFORE_STARTING, TERMINAL, MnpJob, MnpParentJob
+from mnp_toolkit.core import limits
 
-#: DescribeJobs ``jobs``: "A list of up to 100 job IDs." (API reference).
-MAX_DESCRIBE_JOBS = 100
-#: TerminateJob/CancelJob ``reason``: "This parameter has as limit of 1024 characters." (API reference).
-MAX_REASON_LENGTH = 1024
+#: DescribeJobs ``jobs``: "A list of up to 100 job IDs"; TerminateJob/CancelJob ``reason``: "This parameter
+#: has as limit of 1024 characters" (API reference; the values live in mnp_toolkit.core.limits).
+MAX_DESCRIBE_JOBS = limits.MAX_DESCRIBE_JOBS
+MAX_REASON_LENGTH = limits.MAX_STOP_REASON_LENGTH
 
 _ORIGINAL: dict[str, Any] = {}
 #: The installed runner (``runner``).

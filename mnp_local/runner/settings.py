@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from mnp_toolkit.core.limits import NODE_STOP_GRACE_SECONDS
+
 NodeNetwork = Literal["loopback", "netns"]
 
 #: The emulator and its helpers (ECS task metadata endpoint) listen here only.
@@ -58,7 +60,7 @@ ENV_SCHEDULES = "MNP_LOCAL_SCHEDULES"
 #: "If the container handles the SIGTERM gracefully and exits within 30 seconds from receiving it, no
 #: SIGKILL is sent" (ECS API reference, StopTask; the ECS agent's ``ECS_CONTAINER_STOP_TIMEOUT`` default,
 #: which Batch job definitions cannot change).
-STOP_GRACE_SECONDS = 30.0
+STOP_GRACE_SECONDS = NODE_STOP_GRACE_SECONDS
 #: Default of ``MNP_LOCAL_CHILD_DELAY_MAX``: small enough that a 64-node job starts in a blink, large
 #: enough that children really come up in a different order each run.
 DEFAULT_CHILD_DELAY_MAX = 0.02
