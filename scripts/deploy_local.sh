@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make deploy-local`: deploy our CDK app with the real CDK CLI into a local
-# emulated AWS (moto + mnp_local's adapters on 127.0.0.1), submit the sample job, list what was made,
-# and clean up. No AWS account, no Docker. See docs/local-deploy.md.
-#   scripts/deploy_local.sh [--config config/default.yaml] [--keep]
+# emulated AWS (moto + mnp_local's adapters on 127.0.0.1) in the config's own account and Region, run
+# the sample job (rendezvous + ring all-reduce on every node), optionally a second one whose child node
+# fails (--fault: the deployed watchdog ends it), list what was made, and clean up. No AWS account, no
+# Docker. See docs/local-deploy.md.
+#   scripts/deploy_local.sh [--config config/default.yaml] [--fault [NODE]] [--keep]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1

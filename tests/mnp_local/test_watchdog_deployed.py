@@ -227,28 +227,34 @@ def test_the_sweep_ends_the_job_when_the_event_rule_is_disabled(deployed: Deploy
         events.enable_rule(Name=deployed.event_rule)
 
 
-@pytest.mark.parametrize("main_exit", [0, 3], ids=["main-node-succeeded", "main-node-failed"])
-def test_a_job_whose_main_node_ended_is_never_terminated_by_a_late_child_failure(
-    deployed: Deployed, main_exit: int
-) -> None:
-    job_id = deployed.submit(f"race-{main_exit}", [sys.executable, "-c", RACE, str(main_exit)], num_nodes=3)
-    main = deployed.wait_status(f"{job_id}#0", "SUCCEEDED", "FAILED")
-    assert main["container"]["exitCode"] == main_exit
-    # The parent still reads RUNNING (MNP_LOCAL_PARENT_LAG) while node 1's failure event and the stopped
-    # node 2's are delivered: both are the watchdog's to judge.
-    assert deployed.job(job_id)["status"] == "RUNNING"
-    decided = wait_until(
-        lambda: (got := deployed.decisions(job_id)) and {d.get("node_job_id") for d in got} >= {f"{job_id}#1"} and got,
-        what="the watchdog's decision on node 1",
-    )
-    parent = deployed.wait_status(job_id, "SUCCEEDED", "FAILED")
-    assert parent["status"] == ("SUCCEEDED" if main_exit == 0 else "FAILED")
-    assert parent["statusReason"] == ESSENTIAL and parent["container"]["exitCode"] == main_exit
-    assert parent["isTerminated"] is False
-    decisions = deployed.decisions(job_id)
-    assert [d for d in decisions if d["decision"] != "skip"] == []
-    (on_node_1,) = [d for d in decided if d.get("node_job_id") == f"{job_id}#1"]
-    assert on_node_1["code"] == "main_node_ended" and on_node_1["main_node_status"] == main["status"]
+def test_a_job_whose_main_node_ended_is_never_terminated_by_a_late_child_failure(deployed: Deployed) -> None:
+    """Two jobs at once: the main node SUCCEEDED (exit 0) in one, FAILED (exit 3) in the other, each while
+    node 1's failure event is still in flight and the parent still reads RUNNING."""
+    jobs = {
+        main_exit: deployed.submit(f"race-{main_exit}", [sys.executable, "-c", RACE, str(main_exit)], num_nodes=3)
+        for main_exit in (0, 3)
+    }
+    mains = {exit_code: deployed.wait_status(f"{job}#0", "SUCCEEDED", "FAILED") for exit_code, job in jobs.items()}
+    for main_exit, job_id in jobs.items():
+        assert mains[main_exit]["container"]["exitCode"] == main_exit
+        # The parent still reads RUNNING (MNP_LOCAL_PARENT_LAG) while node 1's failure event and the stopped
+        # node 2's are delivered: both are the watchdog's to judge.
+        assert deployed.job(job_id)["status"] == "RUNNING"
+    for main_exit, job_id in jobs.items():
+        decided = wait_until(
+            lambda job_id=job_id: (
+                (got := deployed.decisions(job_id)) and {d.get("node_job_id") for d in got} >= {f"{job_id}#1"} and got
+            ),
+            what="the watchdog's decision on node 1",
+        )
+        parent = deployed.wait_status(job_id, "SUCCEEDED", "FAILED")
+        assert parent["status"] == ("SUCCEEDED" if main_exit == 0 else "FAILED")
+        assert parent["statusReason"] == ESSENTIAL and parent["container"]["exitCode"] == main_exit
+        assert parent["isTerminated"] is False
+        assert [d for d in deployed.decisions(job_id) if d["decision"] != "skip"] == []
+        (on_node_1,) = [d for d in decided if d.get("node_job_id") == f"{job_id}#1"]
+        assert on_node_1["code"] == "main_node_ended", on_node_1
+        assert on_node_1["main_node_status"] == mains[main_exit]["status"]
 
 
 def test_the_race_catches_a_watchdog_that_trusts_the_parent_status(deployed: Deployed) -> None:
