@@ -65,8 +65,6 @@ BACKOFF_START_S = 0.05
 BACKOFF_MAX_S = 0.5
 #: A connection that has not sent its header within this many seconds is closed (a stray client).
 HEADER_TIMEOUT_S = 10.0
-#: How long the main node waits, after the token is back, for its left neighbour to exit.
-FINISH_TIMEOUT_S = 10.0
 KIND_CHUNK = b"C"
 KIND_DONE = b"D"
 _FRAME = struct.Struct("!cI")
@@ -229,22 +227,25 @@ class _Link:
             )
         return self._read(count, what)
 
-    def wait_closed(self, until: float) -> None:
-        """Wait (until ``until``, monotonic) for the left neighbour to close its connection: it has exited."""
-        while time.monotonic() < until:
-            self._left.settimeout(max(0.001, until - time.monotonic()))
+    def flush(self) -> None:
+        """Wait (until the deadline) until everything queued was sent."""
+        self._outbox.put(None)
+        self._sender.join(timeout=max(0.0, self._deadline - time.monotonic()))
+
+    def wait_right_closed(self) -> None:
+        """Wait (until the deadline) for the right neighbour to close its end of this node's connection to it,
+        which it does by exiting (nothing is ever sent back on that connection)."""
+        while time.monotonic() < self._deadline:
+            self._right.settimeout(max(0.001, self._deadline - time.monotonic()))
             try:
-                if not self._left.recv(1 << 16):
+                if not self._right.recv(1 << 16):
                     return
-            except socket.timeout:
-                return
-            except OSError:
+            except (socket.timeout, OSError):
                 return
 
     def close(self, *, sockets: bool = True) -> None:
         """Send what is queued (until the deadline), then close the connections unless ``sockets`` is False."""
-        self._outbox.put(None)
-        self._sender.join(timeout=max(0.0, self._deadline - time.monotonic()))
+        self.flush()
         if not sockets:
             return
         for sock in (self._right, self._left):
@@ -384,9 +385,11 @@ def run_allreduce(
 
     ``report`` is called with the result once this node's part is done: on a child right after its check,
     before it passes the token on (so its line is written before the main node can end the job); on the
-    main node once the token is back and its left neighbour, the last to pass it on, has closed its
-    connection (has exited): Batch stops the children when the main node exits, and a child still
-    running then would end with SIGTERM.
+    main node once the token is back and every child has exited: Batch stops the children when the main
+    node exits, and a child still running then would end with SIGTERM. After passing the token on, each
+    child waits until its right neighbour has closed their connection (has exited); the node left of the
+    main node does not wait. So the children exit one after the other, from the main node's left round to
+    its right, and the main node, which waits for its right neighbour, ends last.
 
     ``keep_open``: on success, leave this node's connections open (the data is sent); the caller then
     ends the process, and the kernel closes them as it exits (``mnp-node allreduce`` on a child), so a
@@ -438,12 +441,19 @@ def run_allreduce(
             if index == main_index:
                 link.send(KIND_DONE)
                 link.receive(KIND_DONE, 0, "the done token (every node checked the result)")
-                link.wait_closed(min(deadline, time.monotonic() + FINISH_TIMEOUT_S))
+                link.flush()
+                # Node index + 1 exits last (see below): once it has, every child has.
+                link.wait_right_closed()
                 report(_result(index, size, values, started))
             else:
                 link.receive(KIND_DONE, 0, "the done token")
                 report(_result(index, size, values, started))
                 link.send(KIND_DONE)
+                link.flush()
+                if right != main_index:
+                    # Exit only after the right neighbour has: the node left of the main node goes first,
+                    # then each node in turn, the one right of the main node last.
+                    link.wait_right_closed()
         except BaseException:
             link.close()
             raise
