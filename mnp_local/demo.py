@@ -40,8 +40,8 @@ _NOT_SHOWN_FOR_NODES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING")
 _NOTICE_PREFIX = "mnp_local: "
 _LOG_POLL_SECONDS = 0.2
 #: Lines wait this long before they are printed, so that one read late (logs are flushed every 0.1 s and
-#: read every 0.2 s) still comes out in time order.
-_REORDER_SECONDS = 0.5
+#: read every 0.2 s, and a loaded machine delays both) still comes out in time order.
+_REORDER_SECONDS = 1.0
 #: How long the demo waits for the watchdog's decision line after the job ended (a bound, not a target).
 _WATCHDOG_LOG_WAIT_SECONDS = 30.0
 #: The child node that ``--fault`` makes fail: runs first of every node's command, exits 1 on that node.
