@@ -27,6 +27,7 @@ places every job.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ from typing import Any
 
 from mnp_toolkit.core import instance_types
 from mnp_toolkit.core.instance_types import InstanceTypeFacts
-from mnp_toolkit.core.node_groups import NodeGroup
+from mnp_toolkit.core.job_spec import exceeds_instance
+from mnp_toolkit.core.node_groups import NodeAsks, NodeGroup, node_range_asks
 
 JOB_RESOURCE_REQUIREMENT = "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT"
 COMPUTE_ENVIRONMENT_MAX_RESOURCE = "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE"
@@ -53,41 +55,11 @@ def stuck_reason(code: str) -> str:
     return f"{code} - {STUCK_MESSAGES[code]}"
 
 
-@dataclass(frozen=True)
-class NodeNeed:
-    """What the nodes of one group ask for (``None``: not asked)."""
-
-    vcpus: float | None
-    memory_mib: float | None
-    gpus: int
-    instance_type: str | None
-
-
-def _requirement(container: Mapping[str, Any], kind: str) -> float | None:
-    for requirement in container.get("resourceRequirements") or []:
-        if str(requirement.get("type", "")).upper() == kind:
-            try:
-                return float(requirement.get("value"))
-            except (TypeError, ValueError):
-                return None
-    legacy = {"VCPU": "vcpus", "MEMORY": "memory"}.get(kind)
-    value = container.get(legacy) if legacy else None
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def node_need(node_range: Mapping[str, Any]) -> NodeNeed:
-    """The needs of the nodes a ``nodeRangeProperties`` entry covers."""
-    container = node_range.get("container") or {}
-    instance_type = container.get("instanceType")
-    if not instance_type and node_range.get("instanceTypes"):
-        instance_type = node_range["instanceTypes"][0]
-    gpus = _requirement(container, "GPU")
-    return NodeNeed(
-        vcpus=_requirement(container, "VCPU"),
-        memory_mib=_requirement(container, "MEMORY"),
-        gpus=int(gpus or 0),
-        instance_type=str(instance_type).lower() if instance_type else None,
-    )
+def node_need(node_range: Mapping[str, Any]) -> NodeAsks:
+    """The needs of the nodes a ``nodeRangeProperties`` entry covers (the core's reading of a range)."""
+    asks = node_range_asks(node_range)
+    instance_type = asks.instance_type.lower() if asks.instance_type else None
+    return NodeAsks(vcpus=asks.vcpus, memory_mib=asks.memory_mib, gpus=asks.gpus or 0, instance_type=instance_type)
 
 
 @dataclass(frozen=True)
@@ -115,19 +87,21 @@ def _candidates(entries: Iterable[str]) -> tuple[list[InstanceTypeFacts], bool]:
     return list(found.values()), unknown
 
 
-def _fits(facts: InstanceTypeFacts, need: NodeNeed) -> bool:
-    return (
-        (need.vcpus is None or facts.vcpus >= need.vcpus)
-        and (need.memory_mib is None or facts.schedulable_memory_mib >= need.memory_mib)
-        and facts.gpus >= need.gpus
+def _fits(facts: InstanceTypeFacts, need: NodeAsks) -> bool:
+    # The same limits the config, the constructs and the rule pack judge a node by (MNP015).
+    return not exceeds_instance(
+        vcpus=need.vcpus,
+        memory_mib=None if need.memory_mib is None else math.ceil(need.memory_mib),
+        gpus=None if need.gpus is None else math.ceil(need.gpus),
+        facts=facts,
     )
 
 
-def _own_vcpus(need: NodeNeed) -> int:
+def _own_vcpus(need: NodeAsks) -> int:
     return max(1, int(-(-(need.vcpus or 1) // 1)))
 
 
-def choose_instance(entries: Sequence[str], need: NodeNeed) -> Choice | None:
+def choose_instance(entries: Sequence[str], need: NodeAsks) -> Choice | None:
     """The instance a node with ``need`` gets in a compute environment allowing ``entries``; None if none fits."""
     if need.instance_type is not None:
         if not any(instance_types.covers(entry, need.instance_type) is not False for entry in entries):
