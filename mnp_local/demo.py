@@ -477,8 +477,8 @@ def run(
     fault_node: int | None = None,
     say: Printer = _say,
 ) -> int:
-    """Deploy, run the sample job (and the fault), list, destroy; the exit code (0 when every step worked
-    and the sample job SUCCEEDED)."""
+    """Deploy, run the sample job (and the fault), list, audit, destroy; the exit code (0 when every step
+    worked, the sample job SUCCEEDED and the audit found no error)."""
     timings: list[tuple[str, float]] = []
     started = time.monotonic()
     account_id, region = deploy_account(config, app_dir=app_dir)
@@ -520,6 +520,8 @@ def run(
                     code = 1
             say("\nWhat the deploy created (read back with boto3):")
             say(format_inventory(read_inventory(endpoint=endpoint, account=account)))
+            if audit_deployed(endpoint=endpoint, say=say, account=account) not in (None, 0):
+                code = 1
             if keep:
                 _hold(endpoint=endpoint, say=say, account=account)
         except cdk.CdkError as error:
@@ -536,6 +538,25 @@ def run(
             say("Timings: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings))
     say("emulated AWS stopped")
     return code
+
+
+def audit_deployed(*, endpoint: str, say: Printer = _say, account: EmulatedAccount = DEFAULT_ACCOUNT) -> int | None:
+    """``mnp audit`` of what the deploy created: the rule pack on the live resources (docs/audit.md); its exit
+    code, or None when the ``mnp`` command is not installed."""
+    command = mnp_command()
+    if command is None:
+        say("skipping `mnp audit`: the mnp operations commands are not installed")
+        return None
+    say("$ mnp audit")
+    shown = subprocess.run(
+        [*command, "audit"],
+        env=aws_environment(endpoint=endpoint, account=account),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    say((shown.stdout + shown.stderr).rstrip())
+    return shown.returncode
 
 
 def _hold(*, endpoint: str, say: Printer, account: EmulatedAccount) -> None:

@@ -77,6 +77,9 @@ def test_deploy_local_of_a_us_east_2_config_tells_the_story_in_order(tmp_path: P
     # What was created is read back in us-east-2, then destroyed.
     at = _index(lines, r"^Subnets \(\d+\)$", at)
     assert re.search(r" us-east-2[a-z] ", lines[at + 1])
+    # The rule pack on what is live (mnp audit) finds what was deployed clean.
+    at = _index(lines, r"^\$ mnp audit$", at)
+    at = _index(lines, r"^mnp audit passed: aws://\d{12}/us-east-2 checked, 0 errors, 0 warnings", at)
     at = _index(lines, r"^\$ cdk destroy --force --all$", at)
     at = _index(lines, r"^Timings: cdk bootstrap [\d.]+ s, cdk deploy [\d.]+ s, cdk destroy [\d.]+ s, end to end", at)
     assert lines[-1] == "emulated AWS stopped"
