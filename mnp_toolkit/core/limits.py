@@ -57,6 +57,9 @@ MAX_STATE_TIME_LIMIT_SECONDS: Final = 86_400
 #: '-' and '_' are allowed too. SubmitJob: "If the job queue has a fair-share scheduling policy, then this
 #: parameter must be specified" (and must not be on other queues).
 SHARE_IDENTIFIER_PATTERN: Final = r"^[A-Za-z0-9_-]{1,255}[*]?$"
+#: SubmitJob ``jobName``: "It can be up to 128 characters long. It can contain uppercase and lowercase
+#: letters, numbers, hyphens (-), and underscores (_), and must start with an alphanumeric character."
+JOB_NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 #: SubmitJob ``schedulingPriorityOverride``: "The minimum supported value is 0 and the maximum supported value
 #: is 9999" (fair-share queues only).
 MIN_SCHEDULING_PRIORITY: Final = 0

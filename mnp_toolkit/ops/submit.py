@@ -45,6 +45,7 @@ from typing import Any, TextIO
 from mnp_toolkit.core import instance_types
 from mnp_toolkit.core.job_spec import exceeds_instance
 from mnp_toolkit.core.limits import (
+    JOB_NAME_PATTERN,
     MAX_SCHEDULING_PRIORITY,
     MIN_MEMORY_MIB,
     MIN_SCHEDULING_PRIORITY,
@@ -76,7 +77,7 @@ from mnp_toolkit.ops.status import (
 )
 
 # SubmitJob jobName: up to 128 letters, numbers, hyphens and underscores, starting alphanumeric.
-_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_JOB_NAME = re.compile(JOB_NAME_PATTERN)
 _ARN_DEFINITION = re.compile(r"^arn:[^:]+:batch:[^:]*:\d*:job-definition/(?P<name>[^:]+):(?P<rev>\d+)$")
 _NAME_REVISION = re.compile(r"^(?P<name>[A-Za-z0-9_-]+):(?P<rev>\d+)$")
 
