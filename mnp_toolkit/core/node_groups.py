@@ -336,29 +336,49 @@ def apply_node_overrides(
     return effective
 
 
+def num_nodes_conflicts(
+    num_nodes: int, *, main_node: int | None, targets: Sequence[TargetNodes]
+) -> list[tuple[str, int]]:
+    """Why ``nodeOverrides.numNodes`` = ``num_nodes`` breaks SubmitJob's conditions ("There must be at least
+    one node range in your job definition that has an open upper boundary, such as : or n:"; "The lower
+    boundary of the node range ... must be fewer than the number of nodes specified in the override"; "The
+    main node index ... must be fewer than the number of nodes"): ``("no_open_range", 0)``,
+    ``("open_range_start", lowest start)``, ``("main_node", index)``. The one decision the emulator and
+    ``mnp submit`` word their own way."""
+    open_ranges = [target for target in targets if target.is_open]
+    if not open_ranges:
+        return [("no_open_range", 0)]
+    conflicts: list[tuple[str, int]] = []
+    lowest = min(target.start for target in open_ranges)
+    if lowest >= num_nodes:
+        conflicts.append(("open_range_start", lowest))
+    if main_node is not None and main_node >= num_nodes:
+        conflicts.append(("main_node", main_node))
+    return conflicts
+
+
 def _num_nodes_problems(num_nodes: Any, *, main_node: int, targets: Sequence[TargetNodes]) -> list[str]:
     if not _is_int(num_nodes) or num_nodes < MIN_NODES:
         return [f"nodeOverrides.numNodes is {num_nodes!r}: it must be an integer of at least {MIN_NODES}"]
-    open_ranges = [target for target in targets if target.is_open]
     listed = ", ".join(target.text for target in targets)
-    if not open_ranges:
-        return [
-            f"nodeOverrides.numNodes {num_nodes} needs a node range with an open upper boundary (: or n:) in the "
-            f"job definition, whose ranges are {listed}; register a revision whose last range is open, or submit "
-            "without numNodes"
-        ]
     problems: list[str] = []
-    lowest = min(target.start for target in open_ranges)
-    if lowest >= num_nodes:
-        problems.append(
-            f"nodeOverrides.numNodes {num_nodes} must be more than the lower boundary of the open node range "
-            f"({lowest}:); ask for at least {lowest + 1} nodes"
-        )
-    if main_node >= num_nodes:
-        problems.append(
-            f"nodeOverrides.numNodes {num_nodes} must be more than the job definition's mainNode {main_node}; "
-            f"ask for at least {main_node + 1} nodes"
-        )
+    for kind, value in num_nodes_conflicts(num_nodes, main_node=main_node, targets=targets):
+        if kind == "no_open_range":
+            problems.append(
+                f"nodeOverrides.numNodes {num_nodes} needs a node range with an open upper boundary (: or n:) in "
+                f"the job definition, whose ranges are {listed}; register a revision whose last range is open, or "
+                "submit without numNodes"
+            )
+        elif kind == "open_range_start":
+            problems.append(
+                f"nodeOverrides.numNodes {num_nodes} must be more than the lower boundary of the open node range "
+                f"({value}:); ask for at least {value + 1} nodes"
+            )
+        else:
+            problems.append(
+                f"nodeOverrides.numNodes {num_nodes} must be more than the job definition's mainNode {value}; "
+                f"ask for at least {value + 1} nodes"
+            )
     return problems
 
 

@@ -53,7 +53,13 @@ from mnp_toolkit.core.limits import (
     NODE_GROUPS_DOCS_URL,
     SHARE_IDENTIFIER_PATTERN,
 )
-from mnp_toolkit.core.node_groups import NodeGroupsError, apply_node_overrides, node_groups, node_range_asks
+from mnp_toolkit.core.node_groups import (
+    NodeGroupsError,
+    apply_node_overrides,
+    node_groups,
+    node_range_asks,
+    num_nodes_conflicts,
+)
 from mnp_toolkit.core.target_nodes import TargetNodesError, parse_target_nodes
 from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import (
@@ -167,61 +173,47 @@ def resolve_job_definition(client: Any, *, definition: str) -> JobDefinitionInfo
     return _definition_info(max(candidates, key=lambda d: int(d["revision"])))
 
 
-def _parse_range(target: str) -> tuple[int, int | None] | None:
-    """A ``TargetNodes`` as (start, end or None when open), by the core's parser; None if malformed."""
-    try:
-        parsed = parse_target_nodes(target)
-    except TargetNodesError:
-        return None
-    return parsed.start, parsed.end
-
-
 def node_override_problem(info: JobDefinitionInfo, *, nodes: int) -> str | None:
     """Why AWS Batch would reject ``numNodes`` = ``nodes`` for this definition, or None if it would not.
 
-    Checks only the documented SubmitJob conditions; where the definition's node properties are
-    unknown nothing is claimed.
+    The decision is the core's (:func:`mnp_toolkit.core.node_groups.num_nodes_conflicts`, the documented
+    SubmitJob conditions); where the definition's node properties are unknown or malformed nothing is
+    claimed (AWS is the judge rather than a guess).
     """
     if info.type and info.type.lower() != "multinode":
         return (
             f"job definition {info.label} is a {info.type} job, not multinode: --nodes applies only to "
             "multi-node parallel job definitions; drop --nodes"
         )
-    if not info.target_nodes:
+    try:
+        targets = [parse_target_nodes(target) for target in info.target_nodes]
+    except TargetNodesError:
         return None
-    parsed = [(target, _parse_range(target)) for target in info.target_nodes]
-    if any(bounds is None for _, bounds in parsed):
-        return None  # a malformed range: let AWS be the judge rather than guess
-    open_ranges = [(target, bounds) for target, bounds in parsed if bounds is not None and bounds[1] is None]
+    if not targets:
+        return None
     ranges_text = ", ".join(info.target_nodes)
-    if not open_ranges:
-        current = f" to run its {info.num_nodes} nodes" if info.num_nodes else ""
-        return (
-            f"job definition {info.label} cannot take --nodes {nodes}: its node ranges ({ranges_text}) "
-            "are all closed, and AWS Batch overrides numNodes only when a range has an open upper end "
-            f"(`n:`); register a revision whose last range is open (e.g. `{_open_hint(info)}`), or "
-            f"submit without --nodes{current}"
-        )
-    starts = sorted(bounds[0] for _, bounds in open_ranges if bounds is not None)
-    if starts[0] >= nodes:
-        return (
-            f"job definition {info.label} cannot take --nodes {nodes}: its open-ended node range starts "
-            f"at index {starts[0]}, and AWS Batch needs that start below the node count; ask for at "
-            f"least {starts[0] + 1} nodes, or register a revision whose open range starts lower"
-        )
-    if info.main_node is not None and info.main_node >= nodes:
-        return (
-            f"job definition {info.label} cannot take --nodes {nodes}: its main node is index "
-            f"{info.main_node}, which must be below the node count; ask for at least "
-            f"{info.main_node + 1} nodes"
-        )
-    return None
-
-
-def _open_hint(info: JobDefinitionInfo) -> str:
-    last = info.target_nodes[-1] if info.target_nodes else "0:"
-    bounds = _parse_range(last)
-    return f"{bounds[0]}:" if bounds else "0:"
+    words: list[str] = []
+    for kind, value in num_nodes_conflicts(nodes, main_node=info.main_node, targets=targets):
+        if kind == "no_open_range":
+            current = f" to run its {info.num_nodes} nodes" if info.num_nodes else ""
+            return (
+                f"job definition {info.label} cannot take --nodes {nodes}: its node ranges ({ranges_text}) "
+                "are all closed, and AWS Batch overrides numNodes only when a range has an open upper end "
+                f"(`n:`); register a revision whose last range is open (e.g. `{targets[-1].start}:`), or "
+                f"submit without --nodes{current}"
+            )
+        if kind == "open_range_start":
+            words.append(
+                f"its open-ended node range starts at index {value}, and AWS Batch needs that start below the "
+                f"node count; ask for at least {value + 1} nodes, or register a revision whose open range "
+                "starts lower"
+            )
+        else:
+            words.append(
+                f"its main node is index {value}, which must be below the node count; ask for at least "
+                f"{value + 1} nodes"
+            )
+    return f"job definition {info.label} cannot take --nodes {nodes}: {'; '.join(words)}" if words else None
 
 
 # ------------------------------------------------------------------------------------ node overrides
