@@ -62,7 +62,7 @@ from mnp_toolkit.core import instance_types
 from mnp_toolkit.core.instance_types import InstanceTypeFacts
 from mnp_toolkit.core.job_spec import JobSpec, NodeGroupSpec, check_job, node_settings, required_vcpus
 from mnp_toolkit.core.limits import MIN_MEMORY_MIB, MIN_TIMEOUT_SECONDS, MIN_VCPUS
-from mnp_toolkit.core.target_nodes import parse_target_nodes
+from mnp_toolkit.core.target_nodes import TargetNodes, parse_target_nodes
 
 _KIND = "MnpJobDefinition"
 #: Status reason Batch gives a job whose instance went away (terminated, failed health check).
@@ -125,19 +125,25 @@ class JobSecret:
 
 @dataclass(frozen=True)
 class NodeRange:
-    """A parsed ``target_nodes``: ``end`` is ``None`` for an open range (``n:``)."""
+    """A node group's ``target_nodes`` as the core parsed it (:class:`~mnp_toolkit.core.target_nodes.TargetNodes`:
+    ``end`` is ``None`` for an open range ``n:``), and the group."""
 
-    start: int
-    end: int | None
+    target: TargetNodes
     group: NodeGroup = field(compare=False)
 
-    def last(self, num_nodes: int) -> int:
-        return num_nodes - 1 if self.end is None else self.end
+    @property
+    def start(self) -> int:
+        return self.target.start
 
-    def contains(self, other: NodeRange, num_nodes: int) -> bool:
-        return self.start <= other.start and other.last(num_nodes) <= self.last(num_nodes)
+    @property
+    def end(self) -> int | None:
+        return self.target.end
+
+    def last(self, num_nodes: int) -> int:
+        return self.target.last_index(num_nodes)
 
     def render(self, num_nodes: int, *, open_ended: bool) -> str:
+        """``n:`` where the range reaches the last node and ``open_ended``, else the closed ``n:m``."""
         last = self.last(num_nodes)
         if open_ended and last == num_nodes - 1:
             return f"{self.start}:"
@@ -559,7 +565,7 @@ class MnpJobDefinition(Construct):
                 f"mnp:{verdict.rule}", f"{verdict.field}: {verdict.message} ({verdict.rule}). Fix: {verdict.fix}"
             )
         self.node_ranges = tuple(
-            NodeRange(target.start, target.end, group=group)
+            NodeRange(target, group=group)
             for target, group in ((parse_target_nodes(g.target_nodes), g) for g in groups)
         )
         settings = [
