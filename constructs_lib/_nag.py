@@ -3,6 +3,9 @@
 cdk-nag 3 is a CDK policy-validation plugin: a finding is acknowledged with the CDK's own
 ``Validations.of(scope).acknowledge(Acknowledgment(id="AwsSolutions::<rule>[<finding>]", reason=...))``,
 one ID per finding (no prefix matching), and stays listed in ``validation-report.json`` as suppressed.
+With the ``PluginName::`` prefix the acknowledged finding stays listed (with its reason) under
+``suppressedViolations``; without it cdk-nag drops the finding from the report altogether (tried with
+cdk-nag 3.0.2), so the prefixed form is the one used.
 
 checkov reads suppressions from the resource's template metadata, ``Metadata.checkov.skip`` (a list of
 ``{"id": "CKV_...", "comment": reason}``); checkov reports them as skipped, with the comment.

@@ -67,10 +67,7 @@ DEFAULT_RESERVED_CONCURRENCY = 2
 DLQ_RETENTION = Duration.days(14)
 #: A sweep needs time beyond one API call's worst case (the handler's CALL_BUDGET_S) to do anything.
 _MIN_TIMEOUT_S = handler_module.CALL_BUDGET_S + 15
-#: cdk-nag 3 reports a finding as ``RuleId[FindingId]`` and names it for CDK acknowledgements as
-#: ``PluginName::RuleId[FindingId]``. With that prefix the acknowledged finding stays listed (with its
-#: reason) under ``suppressedViolations`` in the validation report; without it cdk-nag drops the finding
-#: from the report altogether (tried with cdk-nag 3.0.2), so the prefixed form is the one used here.
+#: Lambda's longest function timeout: 900 seconds (15 minutes), Lambda quotas.
 _MAX_LAMBDA_TIMEOUT_S = 900
 _EVENT_SOURCE = "aws.batch"
 _EVENT_DETAIL_TYPE = "Batch Job State Change"
@@ -127,8 +124,8 @@ class ChildFailureWatchdog(Construct):
             ``None`` turns the sweep off and leaves only the event rule, which AWS does not document to
             fire for node jobs: only do that after checking that your account receives node-job events.
         log_retention: how long the function's logs are kept.
-        timeout: the function's timeout (at least a minute: the sweep keeps one API call's worst case,
-            the handler's ``CALL_BUDGET_S``, in reserve before it).
+        timeout: the function's timeout (at least the handler's ``CALL_BUDGET_S`` plus 15 seconds: the
+            sweep keeps one API call's worst case in reserve before it).
         memory_size: the function's memory in MiB (128 to 10240).
         reserved_concurrency: reserve (and cap at) this many concurrent executions; default 2, so a
             burst of failing nodes cannot take the account's concurrency and the watchdog is never

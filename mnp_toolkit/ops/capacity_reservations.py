@@ -36,7 +36,7 @@ Outcome = Literal["pass", "fail", "could-not-check"]
 #: The platform and tenancy of the instances AWS Batch launches (ECS-optimized Amazon Linux, shared tenancy).
 BATCH_PLATFORM = "Linux/UNIX"
 BATCH_TENANCY = "default"
-#: DescribeCapacityReservations takes the IDs in one call; the toolkit asks for a group's members in pages.
+#: The error codes DescribeCapacityReservations answers for an id that does not exist or is malformed.
 _NOT_FOUND_CODES = {"InvalidCapacityReservationId.NotFound", "InvalidCapacityReservationId.Malformed"}
 
 
