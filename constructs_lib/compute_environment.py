@@ -578,8 +578,7 @@ class MnpComputeEnvironment(Construct):
     def _check_job_definitions(id: str, types: Sequence[str], jds: Sequence[MnpJobDefinition], optimal: bool) -> None:
         listed = [*types, *(["optimal"] if optimal else [])]
         for jd in jds:
-            verdicts = [itypes.covers(entry, jd.instance_type) for entry in listed]
-            if any(v is True for v in verdicts) or any(v is None for v in verdicts):
+            if any(itypes.covers(entry, jd.instance_type) for entry in listed):
                 continue
             raise MnpPropsError(
                 _KIND,

@@ -104,7 +104,7 @@ def _own_vcpus(need: NodeAsks) -> int:
 def choose_instance(entries: Sequence[str], need: NodeAsks) -> Choice | None:
     """The instance a node with ``need`` gets in a compute environment allowing ``entries``; None if none fits."""
     if need.instance_type is not None:
-        if not any(instance_types.covers(entry, need.instance_type) is not False for entry in entries):
+        if not any(instance_types.covers(entry, need.instance_type) for entry in entries):
             return None
         facts = instance_types.lookup(need.instance_type)
         if facts is None:

@@ -36,12 +36,16 @@ OS_VISIBLE_MEMORY_RATIO = 7985 / 8192
 #: Buffer the Batch guide recommends leaving to system processes.
 RECOMMENDED_SYSTEM_BUFFER = 0.05
 
-#: Families AWS Batch may launch for the ``optimal`` instance type (Batch user guide, compute resources:
-#: "optimal" picks from the C4, M4 and R4 families, or C5, M5 and R5 in Regions without them), and the
-#: x86/Arm defaults that newer compute environments use.
-OPTIMAL_FAMILIES: frozenset[str] = frozenset({"c4", "m4", "r4", "c5", "m5", "r5"})
+#: The x86/Arm defaults (API ``ComputeResource.instanceTypes``: ``default_x86_64`` "from the m6i, c6i, r6i,
+#: and c7i instance families", ``default_arm64`` from m6g, c6g, r6g and c7g; the m7/r7 sizes of the same
+#: generations are kept, as Batch may update the families to a newer generation).
 DEFAULT_X86_64_FAMILIES: frozenset[str] = frozenset({"c6i", "m6i", "r6i", "c7i", "m7i", "r7i"})
 DEFAULT_ARM64_FAMILIES: frozenset[str] = frozenset({"c6g", "m6g", "r6g", "c7g", "m7g", "r7g"})
+#: Families ``optimal`` may launch: "the c4, m4, r4, c5, m5, and r5 instance families", and, "Starting on
+#: 11/01/2025 the behavior of optimal is going to be changed to match default_x86_64" (API
+#: ``ComputeResource.instanceTypes``): during the change a compute environment may launch either, so both
+#: count (a type of neither is never launched).
+OPTIMAL_FAMILIES: frozenset[str] = frozenset({"c4", "m4", "r4", "c5", "m5", "r5"}) | DEFAULT_X86_64_FAMILIES
 #: Instance-type "categories" a compute environment can list instead of types or families.
 CATEGORY_FAMILIES: dict[str, frozenset[str]] = {
     "optimal": OPTIMAL_FAMILIES,
@@ -135,12 +139,11 @@ def architectures_of(entries: Iterable[str]) -> set[str]:
     return {arch for entry in entries for arch in (entry_architectures(entry) or ())}
 
 
-def covers(listed: str, instance_type: str) -> bool | None:
-    """Does a compute environment's ``InstanceTypes`` entry ``listed`` let Batch launch ``instance_type``?
-
-    ``True``/``False`` where that is known; ``None`` where it cannot be known (a category whose family
-    list may change, applied to a family we cannot place).
-    """
+def covers(listed: str, instance_type: str) -> bool:
+    """Does a compute environment's ``InstanceTypes`` entry ``listed`` let Batch launch ``instance_type``:
+    the type itself, its family, or a category (``optimal``, ``default_x86_64``, ``default_arm64``) whose
+    families include it. Callers that judge a type newer than the facts table treat a category as undecided
+    themselves (its families may grow)."""
     listed = listed.strip().lower()
     wanted = instance_type.strip().lower()
     if listed == wanted:

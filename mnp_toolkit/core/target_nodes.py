@@ -26,6 +26,9 @@ from itertools import pairwise
 from typing import Literal
 
 # ASCII digits only: ``\d`` would accept other scripts' digits, which the API does not.
+#: A node index has at most this many digits (an Integer of the API: 10): longer text is not an index, and
+#: parsing it as one would cost (and fail with Python's 4,300-digit limit) for nothing.
+MAX_INDEX_DIGITS = 10
 _TARGET_NODES = re.compile(r"(?P<start>[0-9]*)(?P<colon>:?)(?P<end>[0-9]*)")
 
 
@@ -89,6 +92,8 @@ def parse_target_nodes(text: str) -> TargetNodes:
     start_text, colon, end_text = match.group("start"), match.group("colon"), match.group("end")
     if not start_text and not end_text and not colon:
         raise TargetNodesError(f"{text!r} names no node index")
+    if max(len(start_text), len(end_text)) > MAX_INDEX_DIGITS:
+        raise TargetNodesError(f"a node index of more than {MAX_INDEX_DIGITS} digits is not a node index")
     if not colon:
         index = int(start_text)
         return TargetNodes(text, index, index)

@@ -256,8 +256,10 @@ def _check_mappings(mappings: Mapping[str, Any], *, name: str) -> None:
     for map_name, top in mappings.items():
         for top_key, second in top.items() if isinstance(top, Mapping) else ():
             for second_key, value in second.items() if isinstance(second, Mapping) else ():
-                if isinstance(value, Mapping):
-                    function = next(iter(value), "")
+                items = value if isinstance(value, list) else [value]
+                nested = next((item for item in items if isinstance(item, Mapping)), None)
+                if nested is not None:
+                    function = next(iter(nested), "")
                     where = "/".join(json.dumps(str(part))[:40] for part in (map_name, top_key, second_key))
                     raise TemplateLoadError(
                         f"{name}: Mappings {where}: a mapping value must be a string, number or list, not "

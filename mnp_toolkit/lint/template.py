@@ -186,6 +186,23 @@ def _add_name(template: Template, name: str, path: str, found: list[ValueOrigin]
             )
 
 
+def _is_intrinsic_key(key: Any) -> bool:
+    return isinstance(key, str) and (key in {"Ref", "Condition"} or key.startswith("Fn::"))
+
+
+def is_literal(value: Any, *, depth: int = 0) -> bool:
+    """True when ``value`` holds no intrinsic function (a one-key ``Ref``/``Fn::``/``Condition`` mapping)."""
+    if depth > 64:
+        return False
+    if isinstance(value, Mapping):
+        if len(value) == 1 and _is_intrinsic_key(next(iter(value))):
+            return False
+        return all(is_literal(item, depth=depth + 1) for item in value.values())
+    if isinstance(value, list):
+        return all(is_literal(item, depth=depth + 1) for item in value)
+    return True
+
+
 def is_known(value: Any) -> bool:
     """True when ``value`` holds no :data:`UNKNOWN` anywhere inside it."""
     if value is UNKNOWN:
@@ -527,4 +544,7 @@ class Template:
             if not isinstance(value, Mapping) or key not in value:
                 return UNKNOWN
             value = value[key]
-        return self.resolve(value)
+        # "You can't include parameters, pseudo parameters, or intrinsic functions in the Mappings section"
+        # (CloudFormation user guide, Mappings): a value is literal, so it is not resolved again (a mapping
+        # that points at itself would branch without end).
+        return value if is_literal(value) else UNKNOWN

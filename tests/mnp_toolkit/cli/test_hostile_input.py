@@ -136,6 +136,11 @@ CASES: dict[str, tuple[str, str | bytes, tuple[str, ...]]] = {
         json.dumps({"Mappings": {"M": {"a": {"b": {"Fn::FindInMap": ["M", "a", "b"]}}}}, "Resources": {}}),
         ("cycle.json", 'Mappings "M"/"a"/"b"', "no intrinsic functions in Mappings"),
     ),
+    "find-in-map list that branches 3^160 ways": (
+        "branch.json",
+        json.dumps({"Mappings": {"M": {"a": {"b": [{"Fn::FindInMap": ["M", "a", "b"]}] * 3}}}, "Resources": {}}),
+        ("branch.json", 'Mappings "M"/"a"/"b"', "no intrinsic functions in Mappings"),
+    ),
     "a mapping without Resources (package.json)": (
         "package.json",
         json.dumps({"name": "app", "version": "1.0.0", "scripts": {}}),

@@ -11,7 +11,8 @@ from tests.helpers.templates import mnp_environment, props
 
 
 def test_find_in_map_cycle_resolves_to_unknown() -> None:
-    """A hand-built template (the loader refuses intrinsics in Mappings) whose mapping value points at itself."""
+    """A hand-built template whose mapping value points at itself (the loader refuses such a file; the model
+    must not trust that every Template came through it)."""
     cycle = {"Fn::FindInMap": ["M", "a", "b"]}
     template = Template({"Mappings": {"M": {"a": {"b": cycle}}}, "Resources": {}})
     assert template.resolve(cycle) is UNKNOWN
@@ -38,3 +39,12 @@ def test_deep_chains_stop_at_the_limit_and_shallow_ones_resolve() -> None:
     assert template.resolve(chain(MAX_RESOLUTION_DEPTH // 2)) == "leaf"
     assert template.resolve(chain(MAX_RESOLUTION_DEPTH * 3)) is UNKNOWN  # no RecursionError either
     assert template.resolve(chain(10)) == "leaf"  # the counter is back at zero after an overflow
+
+
+def test_find_in_map_values_are_literal_so_a_branching_list_is_not_expanded() -> None:
+    """A value listing itself three times would branch 3^depth ways if each FindInMap were resolved again."""
+    branching = {"Fn::FindInMap": ["M", "a", "b"]}
+    template = Template({"Mappings": {"M": {"a": {"b": [branching] * 3, "c": ["x", "y"]}}}, "Resources": {}})
+    assert template.resolve(branching) is UNKNOWN
+    assert template.resolve({"Fn::Select": [0, branching]}) is UNKNOWN
+    assert template.resolve({"Fn::FindInMap": ["M", "a", "c"]}) == ["x", "y"]  # literal values still resolve

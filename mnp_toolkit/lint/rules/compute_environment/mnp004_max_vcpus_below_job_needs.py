@@ -88,7 +88,7 @@ def _certainly_cannot_launch(ce: Resource, instance_type: str) -> bool:
     entries = instance_types_of(ce)
     if not isinstance(entries, list) or not entries or not all(isinstance(entry, str) for entry in entries):
         return False
-    return all(instance_types.covers(entry, instance_type) is False for entry in entries)
+    return all(not instance_types.covers(entry, instance_type) for entry in entries)
 
 
 @dataclass(frozen=True)

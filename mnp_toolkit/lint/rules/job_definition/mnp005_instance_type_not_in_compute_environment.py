@@ -59,7 +59,7 @@ def _launches(ce: Any, instance_type: str) -> bool | None:
         covered = instance_types.covers(entry, instance_type)
         if covered:
             return True
-        if covered is None or (entry in instance_types.CATEGORY_FAMILIES and not known_type):
+        if entry in instance_types.CATEGORY_FAMILIES and not known_type:
             # Categories grow with new families; a type newer than our table may already be in one.
             undecided = True
     return None if undecided else False

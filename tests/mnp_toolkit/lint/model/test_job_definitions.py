@@ -75,6 +75,16 @@ def test_invalid_forms_are_rejected_with_a_reason(text: str, why: str) -> None:
         parse_target_nodes(text)
 
 
+@pytest.mark.parametrize("text", ["9" * 5000, "0:" + "9" * 5000, "9" * 11])
+def test_indexes_longer_than_an_integer_are_rejected_without_parsing(text: str) -> None:
+    with pytest.raises(TargetNodesError, match="more than 10 digits"):
+        parse_target_nodes(text)
+
+
+def test_ten_digit_index_parses() -> None:
+    assert parse_target_nodes("0:2147483647").end == 2147483647
+
+
 def test_non_string_is_rejected() -> None:
     with pytest.raises(TargetNodesError):
         parse_target_nodes(3)  # type: ignore[arg-type]

@@ -36,6 +36,16 @@ def test_optimal_covers_c5_but_not_c5n() -> None:
     assert len(found) == 1 and "c5n.18xlarge" in found[0].message and "[optimal]" in found[0].message
 
 
+def test_optimal_covers_the_default_x86_64_families_it_now_matches() -> None:
+    """Since 2025-11-01 ``optimal`` behaves like ``default_x86_64`` (API ComputeResource.instanceTypes)."""
+    template = mnp_environment()
+    set_types(template, ["optimal"])
+    props(template, "JobDefinition")["NodeProperties"]["NodeRangeProperties"][0]["Container"]["InstanceType"] = (
+        "c6i.32xlarge"
+    )
+    assert findings_for("MNP005", template) == []
+
+
 def test_type_not_launchable_is_an_error_on_the_job_definition() -> None:
     template = mnp_environment()
     set_types(template, ["c5n.9xlarge", "c6in"])

@@ -39,6 +39,7 @@ def test_valid_targets_pass(targets: tuple[Any, ...]) -> None:
         ("-1:", "not of the form"),
         (None, "has no TargetNodes"),
         (True, "must be a string"),
+        ("0:" + "9" * 5000, "more than 10 digits"),
     ],
 )
 def test_bad_targets_fail(target: Any, expected: str) -> None:
