@@ -165,12 +165,21 @@ def _now_ms() -> int:
 
 
 def _pattern_matches(pattern: str | None, value: str | None) -> bool:
-    """``EvaluateOnExit`` glob: exact, or a prefix when it ends with ``*``; no pattern matches anything."""
+    """``EvaluateOnExit`` glob: exact, or a prefix when it ends with ``*``; no pattern matches anything.
+
+    API reference, EvaluateOnExit: a pattern "can optionally end with an asterisk (*) so that only the start
+    of the string needs to be an exact match". A value the job does not have (no ``container.reason`` after a
+    plain exit, no exit code when the container never started) is matched as the empty string: so ``*``
+    matches it, as the user guide's catch-all needs ("add a final entry that exits for any reason ...
+    ``{"action": "EXIT", "onReason": "*"}``", user guide, "Automated job retries"; CloudFormation's
+    RetryStrategy example: "The final rule matches all other job failures and exits"), while a pattern with
+    characters before the ``*`` (``AGENT*``) or without one does not. The docs say nothing more of absent
+    values; this is the reading that makes their example work.
+    """
     if pattern is None:
         return True
-    if value is None:
-        return False
-    return value.startswith(pattern[:-1]) if pattern.endswith("*") else value == pattern
+    text = "" if value is None else value
+    return text.startswith(pattern[:-1]) if pattern.endswith("*") else text == pattern
 
 
 def retry_allowed(retry_strategy: dict[str, Any] | None, end: AttemptEnd) -> bool:

@@ -307,6 +307,34 @@ def test_retries_rerun_every_node_on_a_main_node_failure_only(env: Environment) 
     assert parent["status"] == "SUCCEEDED" and len(parent["attempts"]) == 2
 
 
+@pytest.mark.parametrize(
+    ("command", "rule", "attempts"),
+    [
+        # A plain exit has no container reason: "*" matches the absent value (user guide, "Automated job
+        # retries": the final entry that "exits for any reason" is {"action": "EXIT", "onReason": "*"}).
+        (["/bin/sh", "-c", "exit 1"], {"onReason": "*", "action": "EXIT"}, 1),
+        (["/bin/sh", "-c", "exit 1"], {"onStatusReason": "*", "action": "EXIT"}, 1),
+        (["/bin/sh", "-c", "exit 1"], {"onExitCode": "*", "action": "EXIT"}, 1),
+        # A command that cannot start has no exit code: "*" still matches it.
+        (["/nonexistent/command"], {"onExitCode": "*", "action": "EXIT"}, 1),
+        # A prefix before the "*" does not match an absent value, so no rule matches: retried.
+        (["/bin/sh", "-c", "exit 1"], {"onReason": "AGENT*", "action": "EXIT"}, 3),
+        (["/nonexistent/command"], {"onExitCode": "1*", "action": "EXIT"}, 3),
+    ],
+)
+def test_evaluate_on_exit_star_matches_any_value_even_an_absent_one(
+    env: Environment, command: list[str], rule: dict[str, str], attempts: int
+) -> None:
+    """EvaluateOnExit: a pattern "can optionally end with an asterisk (*) so that only the start of the string
+    needs to be an exact match"; "*" alone matches whatever the job reports, or does not."""
+    emu = env.emulator
+    definition = emu.definition(("0:", {"command": command}), num_nodes=2)
+    job_id = emu.submit(env.queue, definition, retryStrategy={"attempts": 3, "evaluateOnExit": [rule]})
+    parent, nodes = emu.wait_done(job_id, 2)
+    assert parent["status"] == "FAILED"
+    assert len(parent["attempts"]) == len(nodes[0]["attempts"]) == attempts
+
+
 def test_attempt_duration_applies_to_the_whole_job_and_is_not_retried(env: Environment) -> None:
     """User guide: "The timeout value specified in the attemptDurationSeconds parameter applies to the whole job";
     "If a job is terminated due to a timeout, it isn't retried"."""
