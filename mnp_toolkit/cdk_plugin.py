@@ -224,9 +224,12 @@ class MnpChecks:
         *,
         nested: bool,
     ) -> list[PluginFinding]:
-        template = load_template_file(template_path)
+        # A stack the CDK synthesized may have no Resources (an empty stack): CloudFormation's requirement is
+        # for templates named by hand, which this plugin never sees.
+        template = load_template_file(template_path, require_resources=False)
         findings: list[PluginFinding] = []
-        for finding in lint_template(template, self._rules):
+        # Acknowledgements may name any rule of the pack, not only the ones `only` selects.
+        for finding in lint_template(template, self._rules, known_ids=set(mnp_pack())):
             # Logical IDs repeat across nested stacks: the logical-ID map is the parent stack's only.
             path = finding.path or (None if nested else logical_paths.get(finding.resource))
             if path != finding.path:

@@ -13,7 +13,7 @@ the pack does not have.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import replace
 from typing import Any
 
@@ -81,9 +81,14 @@ def _read_acknowledgements(
     return acknowledged, problems
 
 
-def lint_template(template: Template, rules: Sequence[Rule]) -> list[Finding]:
-    """Every finding of ``rules`` on ``template`` (acknowledged ones included, marked as such)."""
-    known_ids = {rule.id for rule in rules}
+def lint_template(template: Template, rules: Sequence[Rule], *, known_ids: Set[str] | None = None) -> list[Finding]:
+    """Every finding of ``rules`` on ``template`` (acknowledged ones included, marked as such).
+
+    ``known_ids`` are the rule IDs an acknowledgement may name (default: those of ``rules``). A caller that
+    runs a subset of a pack passes the whole pack's IDs, so that acknowledging a rule outside the subset is
+    not reported as naming an unknown rule (``MNP000``).
+    """
+    known_ids = {rule.id for rule in rules} if known_ids is None else set(known_ids)
     findings: list[Finding] = []
     stack_acks, problems = _read_acknowledgements(
         template.metadata, known_ids=known_ids, template=template, resource=None

@@ -450,11 +450,6 @@ def _is_assembly(path: Path) -> bool:
         return False
 
 
-def load_template_paths(paths: Sequence[str]) -> list[Template]:
-    """Load absolute template paths as given (the CDK plugin's ``context.template_paths``)."""
-    return [load_template_file(Path(path), require_resources=False) for path in paths]
-
-
 # --------------------------------------------------------------- acknowledgements in a cloud assembly
 #
 # `Validations.of(scope).acknowledge(Acknowledgment(id="MnpChecks::MNP101", reason=...))` records

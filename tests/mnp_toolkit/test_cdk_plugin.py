@@ -128,6 +128,38 @@ def test_only_rejects_unknown_rule_ids() -> None:
     assert MnpChecks(only=["MNP001"]).rule_ids == ["MNP001"]
 
 
+def test_an_empty_stack_passes(tmp_path: Path) -> None:
+    """A CDK stack with no resources synthesizes to a template without ``Resources``: nothing to report."""
+    empty_stack = {
+        "Parameters": {
+            "BootstrapVersion": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/cdk-bootstrap/v"}
+        },
+        "Rules": {"CheckBootstrapVersion": {"Assertions": []}},
+    }
+    plugin = MnpChecks()
+    report = plugin.validate(context(write_template(tmp_path, empty_stack)))
+    assert plugin.last_run.error is None
+    assert report.success is True and report.violations == []
+
+
+def test_only_still_accepts_acknowledgements_of_other_rules(tmp_path: Path) -> None:
+    """``only`` selects the rules to run; an acknowledgement of a pack rule outside it is still valid."""
+    template = mnp_environment()
+    props(template, "ComputeEnvironment")["ComputeResources"]["MinvCpus"] = 72
+    resources(template)["ComputeEnvironment"]["Metadata"]["mnp:acknowledge"] = [
+        {"id": "MNP106", "reason": "warm pool for the nightly benchmark"}
+    ]
+    path = write_template(tmp_path, template)
+    report = MnpChecks(only=["MNP001"]).validate(context(path))
+    assert report.success is True and report.violations == []
+    # An acknowledgement of a rule the pack does not have is still an error.
+    resources(template)["ComputeEnvironment"]["Metadata"]["mnp:acknowledge"] = [
+        {"id": "MNP777", "reason": "warm pool for the nightly benchmark"}
+    ]
+    report = MnpChecks(only=["MNP001"]).validate(context(write_template(tmp_path, template)))
+    assert violations(report) == [("MNP000", "error", "ComputeEnvironment")]
+
+
 def _assembly_with_acknowledgements(tmp_path: Path, acks: dict[str, dict[str, str]]) -> str:
     """A cloud assembly as aws-cdk-lib 2.275 writes it: manifest + additionalMetadataFile."""
     template = mnp_environment()
