@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -94,7 +96,16 @@ def _position(text: str) -> tuple[int, int]:
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        with path.open("rb") as handle:
+        # Non-blocking, and judged by the opened file itself: a FIFO (or a path swapped for one) would
+        # block the read for ever, a device would never end.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(descriptor)
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            raise ConfigError(f"{path}: not a regular file (a FIFO, socket or device); name the config file")
+        with os.fdopen(descriptor, "rb") as handle:
             data = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None

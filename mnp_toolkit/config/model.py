@@ -33,7 +33,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from mnp_toolkit.core import instance_types, regions
-from mnp_toolkit.core.job_spec import JobSpec, NodeGroupSpec, Verdict, check_job, required_vcpus
+from mnp_toolkit.core.job_spec import JobSpec, NodeGroupSpec, Verdict, check_job, node_settings, required_vcpus
 from mnp_toolkit.core.limits import (
     MAX_NODE_RANGES,
     MAX_QUEUE_COMPUTE_ENVIRONMENTS,
@@ -598,7 +598,7 @@ def _any_case(word: str) -> str:
     return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
 
 
-#: Names of plain environment variables that look like secrets (issue 16): their values would sit in the
+#: Names of plain environment variables that look like secrets: their values would sit in the
 #: job definition in clear text, readable by anyone with batch:DescribeJobDefinitions; they belong in
 #: ``secrets``. Any case: *_PASSWORD, *_TOKEN, *_SECRET, and AWS_SECRET_ACCESS_KEY.
 SECRET_LIKE_NAME = (
@@ -863,14 +863,19 @@ class JobDefinitionConfig(_Model):
     def _consistency(self) -> JobDefinitionConfig:
         # One verdict with the constructs and the rule pack (mnp_toolkit.core.job_spec): every error at once.
         errors = [verdict for verdict in check_job(self.spec) if verdict.is_error]
-        facts = instance_types.lookup(self.instance_type)
-        memory = self.memory_mib if self.memory_mib is not None else (facts.container_memory_mib if facts else None)
         problems = [str(verdict) for verdict in errors]
-        if self.shared_memory_mib is not None and memory is not None and self.shared_memory_mib > memory:
-            problems.append(
-                f"shared_memory_mib: {self.shared_memory_mib} is more than the container's memory ({memory} MiB); "
-                "/dev/shm counts against it (fix: lower it, or raise memory_mib)"
-            )
+        spec = self.spec
+        groups: list[tuple[int | None, NodeGroupSpec]] = (
+            list(enumerate(spec.groups)) if self.node_groups else [(None, spec.groups[0])]
+        )
+        for position, group in groups:
+            memory = node_settings(spec, group).memory_mib
+            if self.shared_memory_mib is not None and memory is not None and self.shared_memory_mib > memory:
+                where = "" if position is None else f" of node_groups[{position}]"
+                problems.append(
+                    f"shared_memory_mib: {self.shared_memory_mib} is more than the container's memory{where} "
+                    f"({memory} MiB); /dev/shm counts against it (fix: lower it, or raise memory_mib)"
+                )
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -422,11 +422,6 @@ def required_vcpus(spec: JobSpec) -> float | None:
     return job_vcpus(spec.num_nodes, facts.vcpus, ())
 
 
-def describe_verdicts(verdicts: Sequence[Verdict]) -> str:
-    """Every verdict on one line each (for exceptions that must name them all)."""
-    return "; ".join(str(verdict) for verdict in verdicts)
-
-
 __all__ = [
     "ALL_NODES",
     "JobSpec",
@@ -435,7 +430,6 @@ __all__ = [
     "Verdict",
     "below_minimum",
     "check_job",
-    "describe_verdicts",
     "exceeds_instance",
     "group_field",
     "job_vcpus",

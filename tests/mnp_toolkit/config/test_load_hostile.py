@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -166,3 +168,28 @@ def test_aliases_of_ordinary_size_still_work(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:  # x-shared is an unknown key, and says so by name
         load_config(path)
     assert "x-shared: unknown key" in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_a_path_that_is_no_regular_file_is_refused_without_reading(tmp_path: Path, kind: str) -> None:
+    """A FIFO nobody writes to would block a plain open() for ever: refused at once, like a directory."""
+    path = tmp_path / "config.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+        expected = "not a regular file (a FIFO"
+    else:
+        path.mkdir()
+        expected = "is a directory"
+    with pytest.raises(ConfigError, match=re.escape(f"{path}: {expected}")):
+        load_config(path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    result = subprocess.run(
+        [sys.executable, "-m", "mnp_toolkit.config", "check", str(path)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr
