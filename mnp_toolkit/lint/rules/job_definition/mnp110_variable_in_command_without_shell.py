@@ -3,9 +3,11 @@
 A Batch container's ``Command`` is Docker's ``Cmd`` in exec form: the program is started directly, so
 ``$AWS_BATCH_JOB_NODE_INDEX`` or ``${VAR}`` reaches it as literal text (the torchx bug of issue 759:
 every node got ``--node_rank=$AWS_BATCH_JOB_NODE_INDEX``). Only a shell expands variables, so a command
-is fine when it is ``sh -c '...'`` (or bash, dash, zsh, ksh, ash, mksh, busybox sh, possibly after
-``env``), and then only the script argument of ``-c`` is expanded. ``Ref::name`` placeholders are
-substituted by Batch itself and ``$(VAR)`` by Kubernetes (EKS), so neither is reported.
+is fine when it is ``sh -c '...'`` (or bash, dash, zsh, ksh, ash, mksh, busybox sh, with options such as
+``-o pipefail`` before ``-c``, possibly started by a wrapper: ``env``, ``tini --``, ``mpirun -np 4``), and
+then only the script argument of ``-c`` is expanded. Programs that read ``$`` themselves (awk, perl, jq,
+sed ...) are not judged. ``Ref::name`` placeholders are substituted by Batch itself (job parameters, not
+environment variables) and ``$(VAR)`` by Kubernetes (EKS), so neither is reported.
 
 An image whose ENTRYPOINT is a shell that expands its arguments would make such a command work; the
 template cannot show the image, so that case is an acknowledgement with its reason.
@@ -24,8 +26,13 @@ from mnp_toolkit.lint.template import Resource, Template
 
 #: ``$NAME`` or ``${NAME}``, not ``$$`` (a literal dollar for some tools) and not ``$(NAME)`` (Kubernetes).
 _VARIABLE = re.compile(r"(?<!\$)\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")
-_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "busybox"})
-_ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh"})
+#: Programs that read ``$`` in their own arguments: awk's fields and variables (``$1``, ``$NF``), Perl, Ruby and
+#: PHP variables, jq's ``$ENV`` and ``$name``, sed's last-line and end-of-line ``$``. Such a ``$`` is not for a
+#: shell, so their arguments are not judged.
+_DOLLAR_LANGUAGES = frozenset({"awk", "gawk", "mawk", "nawk", "perl", "ruby", "php", "jq", "sed"})
+#: Long shell options whose value is the next argument (bash ``--rcfile FILE``, ``--init-file FILE``).
+_LONG_OPTIONS_WITH_VALUE = frozenset({"--rcfile", "--init-file"})
 _DOCKER_CMD_URL = "https://docs.docker.com/reference/dockerfile/#cmd"
 
 
@@ -33,28 +40,50 @@ def _program(argument: str) -> str:
     return argument.rsplit("/", 1)[-1]
 
 
-def expanded_positions(command: Sequence[str]) -> set[int]:
-    """The argument positions a shell expands: the script argument of ``<shell> ... -c SCRIPT``
-    (``env`` with its assignments and options in front is skipped; ``busybox sh`` counts as a shell)."""
-    position = 0
-    if command and _program(command[0]) == "env":
-        position = 1
-        while position < len(command) and (
-            command[position].startswith("-") or _ENV_ASSIGNMENT.match(command[position])
-        ):
-            position += 1
-    if position >= len(command) or _program(command[position]) not in _SHELLS:
-        return set()
-    if _program(command[position]) == "busybox":
-        position += 1
-        if position >= len(command) or _program(command[position]) not in _SHELLS - {"busybox"}:
-            return set()
-    for index in range(position + 1, len(command)):
+def _script_position(command: Sequence[str], shell: int) -> int | None:
+    """The index of SCRIPT in ``<shell> [options] -c [options] SCRIPT`` (the shell at ``shell``), or None when
+    the shell runs a script file or reads standard input: then its arguments stay literal.
+
+    As in POSIX ``sh`` and bash, the script is the first argument after the options; ``-o``/``+o`` (and
+    bash's ``-O``/``+O``) take the next argument as their value (``-o pipefail``, ``-euo pipefail``), and
+    ``--`` or ``-`` ends the options.
+    """
+    reads_script = False
+    index = shell + 1
+    while index < len(command):
         option = command[index]
-        if option == "--" or not option.startswith("-"):
-            return set()  # a script file: its arguments stay literal
-        if not option.startswith("--") and "c" in option[1:]:
-            return {index + 1} if index + 1 < len(command) else set()
+        if option in ("--", "-"):
+            index += 1
+            break
+        if option in _LONG_OPTIONS_WITH_VALUE:
+            index += 2
+            continue
+        if option.startswith("--"):
+            index += 1
+            continue
+        if len(option) < 2 or option[0] not in "-+":
+            break
+        flags = option[1:]
+        reads_script = reads_script or (option[0] == "-" and "c" in flags)
+        index += 2 if flags[-1] in "oO" else 1
+    return index if reads_script and index < len(command) else None
+
+
+def interpreted_positions(command: Sequence[str]) -> set[int]:
+    """The argument positions whose ``$`` is not literal text: the script of ``<shell> ... -c SCRIPT``, or
+    every argument of a program that reads ``$`` itself (awk, perl, jq, sed ...).
+
+    The first shell or such program found decides, wherever it is: a wrapper may start it (``env A=1``,
+    ``tini --``, ``mpirun -np 4``, ``timeout 1h``, ``nice``, ``busybox``). The wrapper's own arguments
+    before it stay literal, and so do the arguments of a shell that runs a script file.
+    """
+    for index, argument in enumerate(command):
+        program = _program(argument)
+        if program in _SHELLS:
+            script = _script_position(command, index)
+            return set() if script is None else {script}
+        if program in _DOLLAR_LANGUAGES:
+            return set(range(index + 1, len(command)))
     return set()
 
 
@@ -63,10 +92,10 @@ def literal_variables(command: Any) -> list[str]:
     strings: what the template does not fix is not judged)."""
     if not isinstance(command, list) or not all(isinstance(item, str) for item in command):
         return []
-    expanded = expanded_positions(command)
+    interpreted = interpreted_positions(command)
     names: list[str] = []
     for index, argument in enumerate(command):
-        if index in expanded:
+        if index in interpreted:
             continue
         for match in _VARIABLE.finditer(argument):
             name = match.group("braced") or match.group("bare")
@@ -132,8 +161,9 @@ RULE = Rule(
     explanation="A Batch job definition's command is the container's Cmd in exec form: no shell runs, so "
     "$AWS_BATCH_JOB_NODE_INDEX, $AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS or ${VAR} reach the program as "
     "literal text and every node gets the same, wrong argument (torchx issue 759). Only the script of a "
-    "shell's -c is expanded. Ref::name placeholders are substituted by Batch from the job's parameters and "
-    "$(VAR) by Kubernetes on EKS; neither is reported.",
+    "shell's -c is expanded (a wrapper such as env, tini or mpirun may start the shell); the arguments of "
+    "programs that read $ themselves (awk, perl, ruby, php, jq, sed) are not judged. Ref::name placeholders "
+    "are substituted by Batch from the job's parameters and $(VAR) by Kubernetes on EKS; neither is reported.",
     fix='Wrap the command in a shell (["sh", "-c", "torchrun --node_rank=$AWS_BATCH_JOB_NODE_INDEX ..."]) or '
     "read the variable in the program; acknowledge MNP110 when the image's ENTRYPOINT is a shell that "
     "expands its arguments.",

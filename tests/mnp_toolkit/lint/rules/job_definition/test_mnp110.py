@@ -28,6 +28,13 @@ def _with_command(command: Any) -> dict[str, Any]:
         ["/usr/bin/bash", "run.sh", "$RANK"],  # a script file: its arguments are not expanded
         ["sh", "-c", "echo $1", "$X"],  # only the -c script is expanded, not the positional argument
         ["env", "A=1", "python", "$A"],
+        ["python", "train.py", "--rank", "$AWS_BATCH_JOB_NODE_INDEX"],
+        # A wrapper's own arguments before the shell are not expanded by it.
+        ["mpirun", "-np", "$NP", "bash", "-c", "./solver"],
+        ["bash", "-o", "pipefail", "run.sh", "$RANK"],  # options, then a script file
+        ["tini", "--", "python", "train.py", "--rank=$AWS_BATCH_JOB_NODE_INDEX"],
+        ["timeout", "1h", "torchrun", "--node_rank=${AWS_BATCH_JOB_NODE_INDEX}", "train.py"],
+        ["torchrun", "--node_rank=$AWS_BATCH_JOB_NODE_INDEX", "train.py", "--filter", "sed"],  # sed after it
     ],
 )
 def test_variable_in_an_exec_form_command_is_a_warning(command: list[str]) -> None:
@@ -47,6 +54,19 @@ def test_variable_in_an_exec_form_command_is_a_warning(command: list[str]) -> No
         ["python", "train.py", "--epochs", "Ref::epochs"],  # Batch substitutes Ref:: parameters
         ["echo", "costs $$5"],  # $$ is not a variable
         ["mpirun", "hostname"],
+        ["bash", "-o", "pipefail", "-c", "train | tee log-$AWS_BATCH_JOB_NODE_INDEX"],
+        ["bash", "-euo", "pipefail", "-c", "echo $X"],
+        ["bash", "+O", "extglob", "--norc", "-c", "echo $X"],
+        ["bash", "--rcfile", "/etc/rc", "-c", "echo $X"],
+        ["sh", "-c", "--", "echo $X"],
+        ["mpirun", "-np", "4", "bash", "-c", "./solver --rank $OMPI_COMM_WORLD_RANK"],
+        ["tini", "--", "sh", "-c", "exec torchrun --node_rank=$AWS_BATCH_JOB_NODE_INDEX train.py"],
+        ["/usr/bin/env", "-u", "HOME", "A=1", "nice", "-n", "5", "timeout", "2h", "sh", "-c", "echo $A"],
+        ["awk", "{print $NF}", "/etc/hosts"],
+        ["perl", "-e", "print $ENV{AWS_BATCH_JOB_NODE_INDEX}"],
+        ["jq", "-n", "$ENV.AWS_BATCH_JOB_NODE_INDEX"],
+        ["sed", "-n", "$p", "log"],
+        ["busybox", "awk", "{print $NF}"],
     ],
 )
 def test_shell_scripts_parameters_and_plain_commands_pass(command: list[str]) -> None:
