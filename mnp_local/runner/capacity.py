@@ -20,9 +20,16 @@ A job that no compute environment can ever place stays ``RUNNABLE`` with the ``s
 
 A job that fits but finds the environment's vCPUs taken by other running jobs waits in ``RUNNABLE``
 without a reason until they finish. Instance types the facts table does not know cannot be sized: they
-are assumed to fit (a node then counts its own VCPU requirement, or 1), never to block a job. Fargate and
-ECS Managed Instances environments run no MNP jobs; an unmanaged environment has no size to check and
-places every job.
+are assumed to fit (a node then counts its own VCPU requirement, or 1), never to block a job.
+
+Some compute environments never run an MNP job: "Multi-node parallel jobs aren't supported on UNMANAGED
+compute environments" and "aren't supported on compute environments that use Spot Instances" (user
+guide, "Compute environment considerations for MNP with AWS Batch"); "AWS Fargate doesn't support
+multi-node parallel jobs" (user guide, "Create a multi-node parallel job definition"); nor does the
+emulator place them on ECS Managed Instances environments. The docs do
+not say what becomes of such a job; the emulator keeps it RUNNABLE without a ``statusReason`` (Batch
+documents no misconfiguration reason for it, so no ``jobStateTimeLimitActions`` entry matches it either):
+it waits until the queue gets a compute environment that can run it, or it is cancelled.
 """
 
 from __future__ import annotations
@@ -47,7 +54,8 @@ STUCK_MESSAGES = {
     ),
     COMPUTE_ENVIRONMENT_MAX_RESOURCE: "CE(s) associated with the job queue cannot meet the CPU requirement of the job.",
 }
-_NO_MNP_TYPES = frozenset({"FARGATE", "FARGATE_SPOT", "ECS_MANAGED_INSTANCES"})
+#: ``computeResources.type`` values whose compute environments run no MNP job (see the module doc).
+_NO_MNP_TYPES = frozenset({"SPOT", "FARGATE", "FARGATE_SPOT", "ECS_MANAGED_INSTANCES"})
 
 
 def stuck_reason(code: str) -> str:
@@ -145,17 +153,17 @@ def evaluate(queue: Any, node_properties: Mapping[str, Any], groups: Sequence[No
     needs = [node_need(node_properties["nodeRangeProperties"][group.range_index]) for group in groups]
     sizes = [group.last - group.first + 1 for group in groups]
     plans: list[Plan] = []
-    too_small = False
+    too_small = misfit = False
     for environment in queue.environments:
         resources = environment.compute_resources or {}
         if str(environment.env_type).upper() == "UNMANAGED" or not resources:
-            plans.append(Plan(environment, tuple(Choice(None, 0) for _ in groups), 0, None))
-            continue
+            continue  # "Multi-node parallel jobs aren't supported on UNMANAGED compute environments."
         if str(resources.get("type", "EC2")).upper() in _NO_MNP_TYPES:
             continue
         entries = [str(entry) for entry in resources.get("instanceTypes") or ["optimal"]]
         choices = [choose_instance(entries, need) for need in needs]
         if any(choice is None for choice in choices):
+            misfit = True
             continue
         fitted = tuple(choice for choice in choices if choice is not None)
         vcpus = sum(choice.vcpus * size for choice, size in zip(fitted, sizes, strict=True))
@@ -166,7 +174,12 @@ def evaluate(queue: Any, node_properties: Mapping[str, Any], groups: Sequence[No
         plans.append(Plan(environment, fitted, vcpus, max_vcpus))
     if plans:
         return Verdict(tuple(plans), None)
-    return Verdict((), COMPUTE_ENVIRONMENT_MAX_RESOURCE if too_small else JOB_RESOURCE_REQUIREMENT)
+    if too_small:
+        return Verdict((), COMPUTE_ENVIRONMENT_MAX_RESOURCE)
+    if misfit or not queue.environments:
+        return Verdict((), JOB_RESOURCE_REQUIREMENT)
+    # Only compute environments that run no MNP job: RUNNABLE without a reason (see the module doc).
+    return Verdict((), None)
 
 
 class CapacityLedger:

@@ -74,13 +74,26 @@ class Emulator:
     # ---------------------------------------------------------------------------------- resources
 
     def compute_environment(
-        self, *, max_vcpus: int = 4096, instance_types: Sequence[str] = ("c5.large",), name: str | None = None
+        self,
+        *,
+        max_vcpus: int = 4096,
+        instance_types: Sequence[str] = ("c5.large",),
+        name: str | None = None,
+        kind: str = "EC2",
     ) -> str:
+        """A managed compute environment of ``kind`` (``computeResources.type``: EC2, SPOT), or an
+        ``UNMANAGED`` one."""
         ec2, iam = self.client("ec2"), self.client("iam")
+        role = iam.create_role(RoleName=unique("batch"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        if kind == "UNMANAGED":
+            return str(
+                self.batch.create_compute_environment(
+                    computeEnvironmentName=name or unique("ce"), type="UNMANAGED", state="ENABLED", serviceRole=role
+                )["computeEnvironmentArn"]
+            )
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
         group = ec2.create_security_group(GroupName=unique("nodes"), Description="nodes", VpcId=vpc)["GroupId"]
-        role = iam.create_role(RoleName=unique("batch"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         profile = iam.create_instance_profile(InstanceProfileName=unique("ecs"))["InstanceProfile"]["Arn"]
         return str(
             self.batch.create_compute_environment(
@@ -88,7 +101,7 @@ class Emulator:
                 type="MANAGED",
                 state="ENABLED",
                 computeResources={
-                    "type": "EC2",
+                    "type": kind,
                     "minvCpus": 0,
                     "maxvCpus": max_vcpus,
                     "instanceTypes": list(instance_types),

@@ -177,3 +177,28 @@ def test_a_job_waits_until_the_compute_environment_is_made_big_enough(small: Sma
     assert described["computeResources"]["maxvCpus"] == 6
     parent, _ = emu.wait_done(job_id, 3)
     assert parent["status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize("kind", ["SPOT", "UNMANAGED"])
+def test_a_compute_environment_that_runs_no_mnp_job_never_places_one(small: Small, kind: str) -> None:
+    """User guide, "Compute environment considerations for MNP": "Multi-node parallel jobs aren't supported on
+    UNMANAGED compute environments" nor "on compute environments that use Spot Instances". The docs say no
+    more: the job stays RUNNABLE, without a misconfiguration reason, and runs once the queue gets a compute
+    environment that can run it (here on-demand EC2, after the unsupported one in the queue's order)."""
+    emu = small.emulator
+    unsupported = emu.compute_environment(kind=kind)
+    queue = emu.queue(unsupported)
+    report_ce = shell_node('echo "ce=$AWS_BATCH_CE_NAME"')
+    job_id = emu.submit(queue, emu.definition(("0:", {"command": report_ce}), num_nodes=2))
+    waiting = emu.wait_status(job_id, "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
+    assert waiting["status"] == "RUNNABLE" and "statusReason" not in waiting
+    emu.batch.update_job_queue(
+        jobQueue=queue,
+        computeEnvironmentOrder=[
+            {"order": 1, "computeEnvironment": unsupported},
+            {"order": 2, "computeEnvironment": small.compute_environment},
+        ],
+    )
+    parent, (main, _) = emu.wait_done(job_id, 2)
+    assert parent["status"] == "SUCCEEDED"
+    assert emu.own_lines(main) == [f"ce={small.compute_environment.rsplit('/', 1)[-1]}"]
