@@ -170,6 +170,29 @@ class _BoundedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A key written twice in one mapping is an error: YAML 1.2 requires keys to be unique and PyYAML
+        would silently keep the last value. Keys a merge (``<<``) brings in may be overridden, as YAML says."""
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, yaml.Node] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    earlier = first.setdefault(key, key_node)
+                except TypeError:  # an unhashable key: SafeLoader's own error says so below
+                    continue
+                if earlier is not key_node:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f'duplicate key "{key}" (first at line {earlier.start_mark.line + 1}): YAML keeps only the '
+                        "last one, so remove the other",
+                        key_node.start_mark,
+                    )
+        return super().construct_mapping(node, deep)
+
 
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     """YAML integers as SafeLoader reads them, but one of thousands of digits is an error with its place:

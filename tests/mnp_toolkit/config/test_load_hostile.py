@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from mnp_toolkit.cli.main import main as mnp_main
-from mnp_toolkit.config.load import MAX_CONFIG_BYTES, MAX_NESTING, MAX_VALUES, load_config
+from mnp_toolkit.config.load import MAX_CONFIG_BYTES, MAX_NESTING, MAX_VALUES, _parse_yaml, load_config
 from mnp_toolkit.config.model import ConfigError
 from stacks.app_builder import load_config_or_exit
 
@@ -52,6 +52,14 @@ CASES: dict[str, tuple[bytes, str]] = {
         "save the file as UTF-8",
     ),
     "binary": (random.Random(15).randbytes(4096), "NUL byte at line"),
+    "duplicate_key": (
+        DEFAULT + b"\nstack_name: Other\n",
+        'duplicate key "stack_name" (first at line',
+    ),
+    "duplicate_nested_key": (
+        b"stack_name: Mnp\ntags:\n  team: a\n  team: b\n",
+        'invalid YAML at line 4, column 3: duplicate key "team" (first at line 3)',
+    ),
     "deep_flow_sequence": (
         b"stack_name: [" + b"[" * 4999 + b"]" * 5000 + b"\n",
         # The document's mapping is level 1, so level 65 is the 64th "[", at column 12 + 64.
@@ -193,3 +201,9 @@ def test_a_path_that_is_no_regular_file_is_refused_without_reading(tmp_path: Pat
         check=False,
     )
     assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_keys_a_merge_brings_in_may_be_overridden() -> None:
+    """YAML merge keys are the one place where a later key replaces an earlier one on purpose."""
+    text = "base: &base {team: a, env: dev}\ntags:\n  <<: *base\n  team: b\n"
+    assert _parse_yaml(text) == {"base": {"team": "a", "env": "dev"}, "tags": {"team": "b", "env": "dev"}}
