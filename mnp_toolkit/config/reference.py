@@ -76,6 +76,10 @@ def markdown_reference() -> str:
         "Select a file with `cdk synth -c config=path/to.yaml` (default `config/default.yaml`). Editors can "
         "validate with `config/schema.json`.",
         "",
+        "The file is UTF-8 YAML of at most 1 MiB. Only `true`/`false` are booleans (not YAML 1.1's `yes`/`off`), "
+        "a key written twice in one mapping is an error (merge keys `<<` may still be overridden), and aliases, "
+        "nesting and integers are bounded: each problem is one line naming the file, the line and the fix.",
+        "",
     ]
     for title, model in sections:
         out += [
