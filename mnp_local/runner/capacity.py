@@ -5,9 +5,10 @@ rule pack checks it: every node of an MNP job runs on an instance of its own, so
 compute environment of its queue, one fitting instance per node and the sum of those instances' vCPUs
 within the environment's ``maxvCpus``. A node fits an instance type when the type has at least the
 node's VCPU, MEMORY (the memory an instance can schedule, see :mod:`mnp_toolkit.core.instance_types`) and
-GPU requirements, and it is the node's ``instanceType`` when the node names one. Among the types a
-compute environment allows (exact types, families, and the ``optimal``/``default_*`` categories) the
-smallest fitting one is used.
+GPU requirements, and it is the node's ``instanceType`` when the node names one. Every node of the job
+runs on the same instance type (user guide, "Node groups"): among the types a compute environment allows
+(exact types, families, and the ``optimal``/``default_*`` categories) the smallest that fits every node
+group is used.
 
 A job that no compute environment can ever place stays ``RUNNABLE`` with the ``statusReason`` Batch gives
 (user guide, "Jobs stuck in RUNNABLE due to misconfiguration"):
@@ -106,23 +107,38 @@ def _fits(facts: InstanceTypeFacts, need: NodeAsks) -> bool:
 
 
 def _own_vcpus(need: NodeAsks) -> int:
-    return max(1, int(-(-(need.vcpus or 1) // 1)))
+    return max(1, math.ceil(need.vcpus or 1))
 
 
-def choose_instance(entries: Sequence[str], need: NodeAsks) -> Choice | None:
-    """The instance a node with ``need`` gets in a compute environment allowing ``entries``; None if none fits."""
-    if need.instance_type is not None:
-        if not any(instance_types.covers(entry, need.instance_type) for entry in entries):
+def choose_instance(entries: Sequence[str], needs: Sequence[NodeAsks]) -> tuple[Choice, ...] | None:
+    """The one instance type every node group of a job gets in a compute environment allowing ``entries``
+    (a :class:`Choice` per group, in the order of ``needs``); None if no type fits them all.
+
+    "Currently all node groups in a multi-node parallel job must use the same instance type" (user guide,
+    "Node groups"; API reference, ContainerProperties ``instanceType``: "All node groups in a multi-node
+    parallel job must use the same instance type"). Groups naming different types can never be placed
+    (the docs do not say SubmitJob refuses them; the rule pack's MNP006 does).
+    """
+    named = {need.instance_type for need in needs if need.instance_type is not None}
+    if len(named) > 1:
+        return None
+    if named:
+        (name,) = named
+        if not any(instance_types.covers(entry, name) for entry in entries):
             return None
-        facts = instance_types.lookup(need.instance_type)
+        facts = instance_types.lookup(name)
         if facts is None:
-            return Choice(need.instance_type, _own_vcpus(need))
-        return Choice(facts.name, facts.vcpus) if _fits(facts, need) else None
+            return tuple(Choice(name, _own_vcpus(need)) for need in needs)
+        if not all(_fits(facts, need) for need in needs):
+            return None
+        return tuple(Choice(facts.name, facts.vcpus) for _ in needs)
     candidates, unknown = _candidates(entries)
-    fitting = sorted((f for f in candidates if _fits(f, need)), key=lambda f: (f.vcpus, f.memory_mib, f.name))
+    fitting = sorted(
+        (f for f in candidates if all(_fits(f, need) for need in needs)), key=lambda f: (f.vcpus, f.memory_mib, f.name)
+    )
     if fitting:
-        return Choice(fitting[0].name, fitting[0].vcpus)
-    return Choice(None, _own_vcpus(need)) if unknown else None
+        return tuple(Choice(fitting[0].name, fitting[0].vcpus) for _ in needs)
+    return tuple(Choice(None, _own_vcpus(need)) for need in needs) if unknown else None
 
 
 @dataclass(frozen=True)
@@ -161,11 +177,10 @@ def evaluate(queue: Any, node_properties: Mapping[str, Any], groups: Sequence[No
         if str(resources.get("type", "EC2")).upper() in _NO_MNP_TYPES:
             continue
         entries = [str(entry) for entry in resources.get("instanceTypes") or ["optimal"]]
-        choices = [choose_instance(entries, need) for need in needs]
-        if any(choice is None for choice in choices):
+        fitted = choose_instance(entries, needs)
+        if fitted is None:
             misfit = True
             continue
-        fitted = tuple(choice for choice in choices if choice is not None)
         vcpus = sum(choice.vcpus * size for choice, size in zip(fitted, sizes, strict=True))
         max_vcpus = int(resources.get("maxvCpus") or 0)
         if vcpus > max_vcpus:

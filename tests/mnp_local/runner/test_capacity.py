@@ -202,3 +202,31 @@ def test_a_compute_environment_that_runs_no_mnp_job_never_places_one(small: Smal
     parent, (main, _) = emu.wait_done(job_id, 2)
     assert parent["status"] == "SUCCEEDED"
     assert emu.own_lines(main) == [f"ce={small.compute_environment.rsplit('/', 1)[-1]}"]
+
+
+def test_every_node_group_runs_on_the_same_instance_type(small: Small) -> None:
+    """User guide, "Node groups": "Currently all node groups in a multi-node parallel job must use the same
+    instance type": the smallest type that fits every group (here c5.xlarge, for the child group's 4 vCPUs),
+    even for a group that a smaller type would fit; groups naming different types are never placed."""
+    emu = small.emulator
+    both = emu.compute_environment(max_vcpus=64, instance_types=["c5.large", "c5.xlarge"])
+    queue = emu.queue(both)
+    mixed = emu.definition(("0", {"command": FOREVER}), ("1:", {"command": FOREVER, "vcpus": 4}), num_nodes=3)
+    job_id = emu.submit(queue, mixed)
+    wait_until(lambda: all(node["status"] == "RUNNING" for node in emu.nodes(job_id, 3)), what="every node to run")
+    assert [node["container"]["instanceType"] for node in emu.nodes(job_id, 3)] == ["c5.xlarge"] * 3
+    emu.batch.terminate_job(jobId=job_id, reason="clean up")
+    emu.wait_done(job_id, 3)
+
+    named = emu.definition(
+        ("0", {"command": ["/bin/true"], "instanceType": "c5.large"}),
+        ("1:", {"command": ["/bin/true"], "instanceType": "c5.xlarge"}),
+        num_nodes=2,
+    )
+    job_id = emu.submit(queue, named)
+    wait_until(
+        lambda: str(emu.job(job_id).get("statusReason", "")).startswith(RESOURCE_REQUIREMENT), what="the stuck reason"
+    )
+    emu.batch.cancel_job(jobId=job_id, reason="clean up")
+    parent, _ = emu.wait_done(job_id, 2)
+    assert parent["isCancelled"] is True and parent["attempts"] == []
