@@ -4,8 +4,9 @@
 
 * "When you submit a multi-node parallel job, the job enters the SUBMITTED status. Then, the job waits
   for any job dependencies to finish. The job also moves to the RUNNABLE status." -- SUBMITTED, PENDING
-  while ``dependsOn`` jobs have not SUCCEEDED (a FAILED dependency fails the job), RUNNABLE; every node
-  job moves with the parent until it is launched.
+  only while ``dependsOn`` jobs have not SUCCEEDED (a FAILED dependency fails the job; without outstanding
+  dependencies the job goes straight to RUNNABLE, user guide, "Job states"), RUNNABLE; every node job
+  moves with the parent until it is launched.
 * "Last, AWS Batch provisions the instance capacity that's required to run your job" -- the job waits in
   RUNNABLE until its queue's compute environments can place it (:mod:`mnp_local.runner.capacity`), and
   the queue's ``jobStateTimeLimitActions`` cancel it after their ``maxTimeSeconds`` (scaled by
@@ -316,18 +317,27 @@ class JobRun(threading.Thread):
         )
 
     def _dependencies_met(self) -> bool:
+        """SUBMITTED -> PENDING while ``dependsOn`` jobs are outstanding; False when the job ended here.
+
+        "The scheduler evaluates the job to determine if it has any outstanding dependencies on the
+        successful completion of any other jobs. If there are dependencies, the job is moved to PENDING. If
+        there are no dependencies, the job is moved to RUNNABLE." (user guide, "Job states"): a job without
+        outstanding dependencies never reads PENDING."""
         dependencies = [str(d["jobId"]) for d in self.parent.depends_on or [] if d.get("jobId")]
-        self._set_all("PENDING")
+        pending = False
         while dependencies:
             statuses = []
             for job_id in dependencies:
                 job = self.parent.backend._jobs.get(job_id)
                 statuses.append(job.status if job is not None else None)
+            if all(status == "SUCCEEDED" for status in statuses):
+                break
+            if not pending:
+                self._set_all("PENDING")
+                pending = True
             if "FAILED" in statuses:
                 self._end_before_start(DEPENDENCY_FAILED, cancelled=False)
                 return False
-            if all(status == "SUCCEEDED" for status in statuses):
-                break
             if self._stop_request_before_start():
                 return False
             self._wait(0.05)

@@ -83,7 +83,8 @@ def test_listeners_see_every_state_change_in_order_and_every_line() -> None:
         history = by_job.setdefault(changed_id, ["SUBMITTED"])
         assert previous == history[-1]
         history.append(status)
-    expected = ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
+    # User guide, "Job states": "If there are no dependencies, the job is moved to RUNNABLE" (no PENDING).
+    expected = ["SUBMITTED", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
     assert by_job[job_id] == expected
     assert by_job[f"{job_id}#0"] == expected
     for child in (f"{job_id}#1", f"{job_id}#2"):
