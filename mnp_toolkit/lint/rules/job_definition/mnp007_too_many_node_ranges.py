@@ -8,9 +8,20 @@ from __future__ import annotations
 
 from mnp_toolkit.core.limits import MAX_NODE_RANGES, MNP_DOCS_URL
 from mnp_toolkit.lint.model.job_definitions import job_definition_model, mnp_scope
+from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
+
+
+def _target_nodes(entry: object) -> str:
+    """How the message names one entry's TargetNodes, as the template writes it."""
+    if entry is UNKNOWN or (isinstance(entry, dict) and entry.get("TargetNodes") is UNKNOWN):
+        return "(fixed only at deploy time)"
+    if not isinstance(entry, dict):
+        return "(not a node range)"
+    target = entry.get("TargetNodes")
+    return "(none)" if target is None else render_value(target)
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
@@ -23,9 +34,7 @@ def check(resource: Resource, template: Template) -> RuleResult:
         return Compliant()
     certain = sum(1 for entry in entries if entry is not UNKNOWN)
     if certain > MAX_NODE_RANGES:
-        labels = ", ".join(
-            repr(entry.get("TargetNodes")) if isinstance(entry, dict) else "<not fixed>" for entry in entries
-        )
+        labels = ", ".join(_target_nodes(entry) for entry in entries)
         return NonCompliant(
             f"MNP job definition {resource.display_name} has {certain} node groups (NodeRangeProperties "
             f"TargetNodes {labels}); AWS Batch allows at most {MAX_NODE_RANGES}."

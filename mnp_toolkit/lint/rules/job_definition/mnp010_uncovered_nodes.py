@@ -10,6 +10,7 @@ from __future__ import annotations
 from mnp_toolkit.core.limits import NODE_RANGE_API_URL
 from mnp_toolkit.core.target_nodes import describe_nodes, uncovered
 from mnp_toolkit.lint.model.job_definitions import job_definition_model, mnp_scope
+from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Problem, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
@@ -38,7 +39,7 @@ def check(resource: Resource, template: Template) -> RuleResult:
     gaps = uncovered(targets, num_nodes)
     if not gaps:
         return Compliant()
-    shown = ", ".join(repr(t.text) for t in targets) or "none"
+    shown = ", ".join(render_value(t.text) for t in targets) or "none"
     if model.has_unknown_ranges:
         return Unverifiable(
             f"{', '.join(describe_nodes(a, b) for a, b in gaps)} of job definition {resource.display_name} are "

@@ -33,7 +33,7 @@ def check(resource: Resource, template: Template) -> RuleResult:
         )
     if not parsed:
         return NotApplicable("no well-formed node range (MNP009 reports that)")
-    shown = ", ".join(repr(r.target.text) for r in parsed if r.target is not None)
+    shown = ", ".join(render_value(r.target.text) for r in parsed if r.target is not None)
     last = max(parsed, key=lambda r: r.target.end if r.target is not None and r.target.end is not None else -1)
     suggestion = f"{last.target.start}:" if last.target is not None else "n:"
     return NonCompliant(

@@ -8,7 +8,9 @@ directly in ``SecurityGroupIds`` or through its launch template. Inline ``Securi
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 
+from mnp_toolkit.lint.model.naming import describe, render_value
 from mnp_toolkit.lint.model.resource_types import SECURITY_GROUP
 from mnp_toolkit.lint.model.security_groups import (
     compute_environments_of_security_group,
@@ -29,14 +31,25 @@ def _is_everywhere(cidr: object) -> bool:
 
 
 def _ports(properties: object) -> str:
-    if not isinstance(properties, dict):
-        return ""
+    """What a rule admits, in words ("tcp port 22", "all traffic"); values the template does not fix are
+    said to be fixed only at deploy time, never shown as the linter's placeholder."""
+    if not isinstance(properties, Mapping):
+        return "traffic"
     protocol = properties.get("IpProtocol")
-    if str(protocol).strip().lower() in {"-1", "all"}:
+    if protocol is UNKNOWN:
+        what = "traffic of a protocol fixed only at deploy time"
+    elif str(protocol).strip().lower() in {"-1", "all"}:
         return "all traffic"
+    else:
+        what = describe(protocol)
     low, high = properties.get("FromPort"), properties.get("ToPort")
-    span = f" port {low}" if low == high else f" ports {low}-{high}"
-    return f"{protocol}{span if low is not None else ''}"
+    if low is UNKNOWN or high is UNKNOWN:
+        return f"{what} on ports fixed only at deploy time"
+    if low is None:
+        return what
+    if high is None or low == high:
+        return f"{what} port {render_value(low)}"
+    return f"{what} ports {render_value(low)}-{render_value(high)}"
 
 
 def check(resource: Resource, template: Template) -> RuleResult:
@@ -56,7 +69,7 @@ def check(resource: Resource, template: Template) -> RuleResult:
                 problems.append(
                     Problem(
                         f"Security group {resource.display_name} (of compute environment {used_by}) admits "
-                        f"{_ports(dict(rule.properties))} from {cidr} ({where}): anyone on the internet "
+                        f"{_ports(rule.properties)} from {describe(cidr)} ({where}): anyone on the internet "
                         "that can route to the nodes may reach them."
                     )
                 )

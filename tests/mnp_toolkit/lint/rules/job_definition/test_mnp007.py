@@ -47,3 +47,13 @@ def test_container_job_definition_is_out_of_scope() -> None:
     template = _with_groups(6)
     props(template, "JobDefinition")["Type"] = "container"
     assert findings_for("MNP007", template) == []
+
+
+def test_the_message_names_target_nodes_as_the_template_writes_them() -> None:
+    """A TargetNodes from a parameter is named in words, not as the linter's placeholder or a Python repr."""
+    template = _with_groups(6)
+    template["Parameters"] = {"Last": {"Type": "String", "Default": "5:"}}
+    props(template, "JobDefinition")["NodeProperties"]["NodeRangeProperties"][5]["TargetNodes"] = {"Ref": "Last"}
+    [finding] = errors_or_warnings("MNP007", template)
+    assert 'TargetNodes "0", "1", "2", "3", "4", (fixed only at deploy time))' in finding.message
+    assert "UNKNOWN" not in finding.message and "'" not in finding.message

@@ -57,3 +57,8 @@ def test_no_node_ranges_at_all_leave_every_node_uncovered() -> None:
     del props(template, "JobDefinition")["NodeProperties"]["NodeRangeProperties"]
     found = errors_or_warnings("MNP010", template)
     assert len(found) == 1 and "nodes 0-3" in found[0].message
+
+
+def test_the_message_names_target_nodes_in_json_quotes_not_a_python_repr() -> None:
+    [finding] = errors_or_warnings("MNP010", _with_targets("0:1", "3:"))
+    assert '(TargetNodes: "0:1", "3:")' in finding.message and "'" not in finding.message

@@ -32,3 +32,8 @@ def test_closed_ranges_only_are_a_warning_with_the_open_form() -> None:
 def test_an_unresolvable_range_might_be_open_so_info() -> None:
     found = findings_for("MNP104", _with_targets("0:1", {"Fn::ImportValue": "Rest"}))
     assert [f.level.value for f in found] == ["info"]
+
+
+def test_the_message_names_target_nodes_in_json_quotes_not_a_python_repr() -> None:
+    [finding] = errors_or_warnings("MNP104", _with_targets("0", "1:3"))
+    assert '(TargetNodes "0", "1:3")' in finding.message and "'" not in finding.message

@@ -134,3 +134,22 @@ def test_launch_template_groups_of_instances_are_still_checked() -> None:
     ]
     inline_ingress(template).append({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"})
     assert len(errors_or_warnings("MNP203", template)) == 1
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        (
+            {"IpProtocol": "tcp", "FromPort": {"Ref": "Port"}, "ToPort": {"Ref": "Port"}},
+            "tcp on ports fixed only at deploy time",
+        ),
+        ({"IpProtocol": {"Ref": "Protocol"}}, "traffic of a protocol fixed only at deploy time"),
+        ({"IpProtocol": "udp", "FromPort": 1000, "ToPort": 2000}, "udp ports 1000-2000"),
+    ],
+)
+def test_the_message_names_values_the_template_does_not_fix_in_words(rule: dict[str, Any], words: str) -> None:
+    template = mnp_environment()
+    template["Parameters"] = {"Port": {"Type": "Number", "Default": 22}, "Protocol": {"Type": "String"}}
+    inline_ingress(template).append({**rule, "CidrIp": "0.0.0.0/0"})
+    [finding] = errors_or_warnings("MNP203", template)
+    assert f"admits {words} from 0.0.0.0/0" in finding.message and "UNKNOWN" not in finding.message
