@@ -180,7 +180,11 @@ def serve(
         runner.RunnerSettings.from_environment()
     except runner.SettingsError as error:
         raise LocalAwsError(str(error)) from None
-    watched_pid = parent_pid if parent_pid is not None else os.getppid()
+    # The parent as it is now: when it dies the kernel reparents this process (to PID 1 or a subreaper), so a
+    # changed parent means it is gone. A parent that *is* PID 1 (the command of a container) is no sign of
+    # that, so only a change counts.
+    started_under = os.getppid()
+    watched_pid = parent_pid if parent_pid is not None else started_under
     _interpreter_on_path()
     # Warnings (moto's unsupported resource types, a failed change set with its traceback) stay
     # visible; werkzeug's line per request only with --verbose.
@@ -205,7 +209,7 @@ def serve(
     reason = "stopped"
     try:
         while not stop.wait(_POLL_SECONDS):
-            if not _process_alive(watched_pid) or os.getppid() == 1:
+            if not _process_alive(watched_pid) or os.getppid() != started_under:
                 reason = f"parent process {watched_pid} is gone"
                 break
             if (installed is not None and installed.busy()) or (events is not None and events.busy()):

@@ -99,6 +99,40 @@ def test_serve_stops_when_its_parent_dies(tmp_path: Path) -> None:
     assert _wait_gone(server_pid), f"server {server_pid} outlived its parent"
 
 
+def _pid_namespace_prefix() -> list[str] | None:
+    """``unshare`` arguments that run a command as PID 1 of a new PID namespace (as a container's command
+    is), or None where this machine cannot (no util-linux, no privilege for namespaces)."""
+    for prefix in (["unshare", "--pid", "--fork"], ["unshare", "--user", "--map-root-user", "--pid", "--fork"]):
+        try:
+            probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=WAIT_SECONDS, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if probe.returncode == 0:
+            return prefix
+    return None
+
+
+def test_serve_started_by_pid_1_keeps_serving(tmp_path: Path) -> None:
+    """In a container the server's parent may be PID 1 from the start: that is not a parent that died. Here
+    a shell is PID 1 of a PID namespace and starts the server, which then runs until its idle timeout (it
+    stopped at once with "parent process 1 is gone" when PID 1 as a parent meant orphaned)."""
+    prefix = _pid_namespace_prefix()
+    if prefix is None:
+        pytest.skip("no PID namespace available here (unshare)")
+    port_file = tmp_path / "port"
+    serve = f'"{sys.executable}" -m mnp_local serve --port-file "{port_file}" --idle-timeout 1; exit $?'
+    completed = subprocess.run(
+        [*prefix, "/bin/sh", "-c", serve],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "stopped (idle for 1 s)" in completed.stdout, completed.stdout
+
+
 def test_aws_environment_points_everything_at_the_endpoint_with_dummy_credentials() -> None:
     env = aws_environment(
         endpoint="http://127.0.0.1:5555", base={"AWS_PROFILE": "prod", "AWS_SESSION_TOKEN": "x", "PATH": "/bin"}
