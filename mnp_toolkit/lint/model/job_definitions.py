@@ -556,6 +556,11 @@ def describe_assignments(assignments: Sequence[NodeAssignment]) -> str:
     return ", ".join(a.describe() for a in assignments)
 
 
+def is_number(value: Any) -> bool:
+    """True for a number the template fixes (a resolved ask); False for UNKNOWN, None, booleans and text."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def number(value: float) -> str:
     """``72.0`` -> ``72``, ``0.5`` -> ``0.5`` (for messages)."""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"

@@ -20,7 +20,7 @@ from mnp_toolkit.core import instance_types
 from mnp_toolkit.core.job_spec import job_vcpus
 from mnp_toolkit.lint.cache import per_resource, per_template
 from mnp_toolkit.lint.model.compute import instance_types_of, mnp_ce_scope
-from mnp_toolkit.lint.model.job_definitions import job_definition_model, mnp_job_definitions
+from mnp_toolkit.lint.model.job_definitions import is_number, job_definition_model, mnp_job_definitions, number
 from mnp_toolkit.lint.model.resource_types import COMPUTE_ENVIRONMENT
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, NotApplicable, Problem, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template, as_int
@@ -37,10 +37,6 @@ class VcpuNeed:
     vcpus: float | None
     how: str
     instance_type: str | None
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 @per_resource
@@ -73,7 +69,7 @@ def vcpu_need(job_definition: Resource) -> VcpuNeed:
         if assignment.node_range is None:
             return VcpuNeed(job_definition, None, f"no node range covers {assignment.describe()}", None)
         vcpus = assignment.node_range.needs.vcpus
-        if not isinstance(vcpus, int | float) or isinstance(vcpus, bool):
+        if not is_number(vcpus):
             return VcpuNeed(job_definition, None, f"the VCPU requirement of {assignment.describe()} is not fixed", None)
         spans.append((assignment.last - assignment.first + 1, float(vcpus)))
     return VcpuNeed(
@@ -145,9 +141,9 @@ def check(resource: Resource, template: Template) -> RuleResult:
             problems.append(
                 Problem(
                     f"Compute environment {resource.display_name} has MaxvCpus {max_vcpus}, but MNP job "
-                    f"definition {job_definition.display_name} needs {_number(need.vcpus)} vCPUs "
+                    f"definition {job_definition.display_name} needs {number(need.vcpus)} vCPUs "
                     f"({need.how}): the job can never start.",
-                    f"Raise MaxvCpus of {resource.display_name} to at least {_number(need.vcpus)} "
+                    f"Raise MaxvCpus of {resource.display_name} to at least {number(need.vcpus)} "
                     "(aws-cdk-lib ManagedEc2EcsComputeEnvironment maxvCpus), or reduce NumNodes of "
                     f"{job_definition.display_name}.",
                 )

@@ -15,8 +15,6 @@ which nodes is unknown, so findings are infos.
 
 from __future__ import annotations
 
-from typing import Any
-
 from mnp_toolkit.core import instance_types
 from mnp_toolkit.core.job_spec import exceeds_instance
 from mnp_toolkit.lint.model.job_definitions import (
@@ -24,6 +22,7 @@ from mnp_toolkit.lint.model.job_definitions import (
     NodeAssignment,
     NodeRange,
     describe_assignments,
+    is_number,
     number,
 )
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
@@ -32,10 +31,6 @@ from mnp_toolkit.lint.rules.job_definition._per_node import check_ranges_in_effe
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
 
 MEMORY_MANAGEMENT_URL = "https://docs.aws.amazon.com/batch/latest/userguide/memory-management.html"
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _range_problems(
@@ -59,9 +54,9 @@ def _range_problems(
     exceeded = {
         name
         for name, _, _ in exceeds_instance(
-            vcpus=needs.vcpus if _is_number(needs.vcpus) else None,
-            memory_mib=needs.memory_mib if _is_number(needs.memory_mib) else None,
-            gpus=needs.gpus if _is_number(needs.gpus) else None,
+            vcpus=needs.vcpus if is_number(needs.vcpus) else None,
+            memory_mib=needs.memory_mib if is_number(needs.memory_mib) else None,
+            gpus=needs.gpus if is_number(needs.gpus) else None,
             facts=facts,
         )
     }

@@ -12,8 +12,6 @@ When ``NumNodes`` or a ``TargetNodes`` is not fixed, which settings apply is unk
 
 from __future__ import annotations
 
-from typing import Any
-
 from mnp_toolkit.core.job_spec import below_minimum
 from mnp_toolkit.core.limits import MIN_EKS_VCPUS, MIN_MEMORY_MIB, MIN_VCPUS
 from mnp_toolkit.lint.model.job_definitions import (
@@ -22,6 +20,7 @@ from mnp_toolkit.lint.model.job_definitions import (
     NodeAssignment,
     NodeRange,
     describe_assignments,
+    is_number,
     job_definition_model,
     mnp_scope,
     number,
@@ -32,10 +31,6 @@ from mnp_toolkit.lint.rules.job_definition._per_node import check_ranges_in_effe
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
 
 CONTAINER_PROPERTIES_API_URL = "https://docs.aws.amazon.com/batch/latest/APIReference/API_ContainerProperties.html"
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _range_problems(
@@ -51,8 +46,8 @@ def _range_problems(
     below = {
         name
         for name, _, _ in below_minimum(
-            vcpus=vcpus if _is_number(vcpus) else None,
-            memory_mib=memory if _is_number(memory) else None,
+            vcpus=vcpus if is_number(vcpus) else None,
+            memory_mib=memory if is_number(memory) else None,
             min_vcpus=minimum,
         )
     }
@@ -113,23 +108,27 @@ def _written_below_minimum_outside_effect(resource: Resource) -> list[Problem]:
     governing = {node_range.position for node_range, _ in in_effect}
     problems: list[Problem] = []
     for node_range in model.ranges:
-        if node_range.position in governing or node_range.target_state == "malformed":
+        # A range whose TargetNodes is not fixed may apply to nodes: check_ranges_in_effect judges it (an info).
+        if node_range.position in governing or node_range.target_state != "parsed":
             continue
-        minimum = MIN_EKS_VCPUS if node_range.kind == KIND_EKS else MIN_VCPUS
         needs = node_range.needs
-        for what, asked, least in (
-            ("MiB of memory", needs.memory_mib, MIN_MEMORY_MIB),
-            ("vCPUs", needs.vcpus, minimum),
-        ):
-            if _is_number(asked) and asked < least:
-                problems.append(
-                    Problem(
-                        f"MNP job definition {resource.display_name}: {node_range.label} asks for {number(asked)} "
-                        f"{what}; the minimum is {number(least)} (the range applies to no node, but Batch takes "
-                        "no smaller value).",
-                        f"Raise it to at least {number(least)}, or drop the requirement from {node_range.label}.",
-                    )
+        below = below_minimum(
+            vcpus=needs.vcpus if is_number(needs.vcpus) else None,
+            memory_mib=needs.memory_mib if is_number(needs.memory_mib) else None,
+            min_vcpus=MIN_EKS_VCPUS if node_range.kind == KIND_EKS else MIN_VCPUS,
+        )
+        for name, asked, least in below:
+            if asked is None:
+                continue  # a range that applies to no node may leave its asks out
+            what = "MiB of memory" if name == "memory_mib" else "vCPUs"
+            problems.append(
+                Problem(
+                    f"MNP job definition {resource.display_name}: {node_range.label} asks for {number(asked)} "
+                    f"{what}; the minimum is {number(least)} (the range applies to no node, but Batch takes "
+                    "no smaller value).",
+                    f"Raise it to at least {number(least)}, or drop the requirement from {node_range.label}.",
                 )
+            )
     return problems
 
 

@@ -28,7 +28,9 @@ from mnp_toolkit.lint.model.job_definitions import (
     efa_requests,
     eks_container_needs,
     is_mnp_job_definition,
+    is_number,
     mnp_scope,
+    number,
 )
 from mnp_toolkit.lint.packs import mnp_pack
 from mnp_toolkit.lint.rule import NotApplicable, Unverifiable
@@ -452,3 +454,9 @@ def test_property_odd_values_never_crash_a_rule(path: tuple[Any, ...], value: An
     # every rule returns a result (no traceback) whatever a property holds
     findings = _counted(_replace(mnp_environment(), path, value))
     assert all(rule in JOB_DEFINITION_RULES for rule, _, _ in findings)
+
+
+def test_is_number_is_true_only_for_numbers_the_template_fixes() -> None:
+    assert is_number(1) and is_number(0.5) and is_number(0)
+    assert not any(is_number(value) for value in (True, UNKNOWN, None, "1", [1]))
+    assert (number(72.0), number(0.5), number(4)) == ("72", "0.5", "4")

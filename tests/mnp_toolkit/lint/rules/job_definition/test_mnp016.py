@@ -120,3 +120,20 @@ def test_a_range_no_node_uses_may_omit_asks_but_not_write_them_below_the_minimum
     outer["Container"]["ResourceRequirements"] = [{"Type": "MEMORY", "Value": "2"}]
     (finding,) = errors_or_warnings("MNP016", template)
     assert "node range #0" in finding.message and "applies to no node" in finding.message
+
+
+def test_a_range_whose_target_nodes_is_not_fixed_is_not_said_to_apply_to_no_node() -> None:
+    """A parameter's TargetNodes may cover nodes: its too-small ask is an info, never "applies to no node"."""
+    template = mnp_environment()
+    template["Parameters"] = {"Special": {"Type": "String", "Default": "0"}}
+    ranges = props(template, "JobDefinition")["NodeProperties"]["NodeRangeProperties"]
+    special = copy.deepcopy(ranges[0])
+    special["TargetNodes"] = {"Ref": "Special"}
+    special["Container"]["ResourceRequirements"] = [
+        {"Type": "VCPU", "Value": "0.5"},
+        {"Type": "MEMORY", "Value": "1024"},
+    ]
+    ranges.append(special)
+    found = findings_for("MNP016", template)
+    assert [f.level.value for f in found] == ["info"]
+    assert "0.5 vCPUs" in found[0].message and "applies to no node" not in found[0].message
