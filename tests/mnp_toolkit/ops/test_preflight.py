@@ -1,4 +1,4 @@
-"""Tests for `mnp preflight` (mnp_toolkit/ops/preflight.py).
+"""Tests for `mnp preflight` (the package mnp_toolkit/ops/preflight/).
 
 Backends, named in each docstring: moto answers STS, Availability Zones, instance-type offerings,
 DescribeInstanceTypes (EFA, vCPUs), DescribeInstances, VPCs, subnets, route tables and NAT gateways.
