@@ -144,11 +144,21 @@ def _post(endpoint: str, path: str) -> None:
     urllib.request.urlopen(urllib.request.Request(endpoint + path, method="POST", data=b""), timeout=60).read()
 
 
+def _wait_all_running(emu: Emulator, job_id: str, num_nodes: int) -> None:
+    """Until DescribeJobs shows every node RUNNING: the emulator has started each node's process and
+    registered its process group with the reaper by then. (Processes seen in /proc are not enough: a
+    node's process exists before the emulator has registered it, and a shell node's ``sleep`` counts too.)"""
+    wait_until(
+        lambda: all(node["status"] == "RUNNING" for node in emu.nodes(job_id, num_nodes)), what="every node to run"
+    )
+    assert len(node_processes(job_id)) >= num_nodes
+
+
 def test_reset_kills_every_node() -> None:
     with running_emulator() as emu:
         queue = emu.queue(emu.compute_environment())
         job_id = emu.submit(queue, emu.definition(("0:", {"command": FOREVER}), num_nodes=3))
-        wait_until(lambda: len(node_processes(job_id)) >= 3, what="the nodes to run")
+        _wait_all_running(emu, job_id, 3)
         _post(emu.endpoint, "/moto-api/reset")
         wait_until(lambda: no_node_processes(job_id), what="reset to end the nodes")
         assert emu.batch.describe_jobs(jobs=[job_id])["jobs"] == []
@@ -158,16 +168,31 @@ def test_reset_kills_every_node() -> None:
         assert parent["status"] == "SUCCEEDED"
 
 
-def test_stopping_the_emulator_stops_its_nodes() -> None:
-    with running_emulator() as emu:
+#: How long the nodes of a stopped emulator may take to be seen gone: SIGKILLed processes need a moment to
+#: be reaped on a loaded machine. A bound on a wait, well below the emulator's own 10 s stop allowance after
+#: which LocalAws kills it (and its reaper would end the nodes anyway): not a claim about speed.
+GONE_SHORTLY = 5.0
+
+
+def test_stopping_the_emulator_stops_its_nodes(tmp_path: Path) -> None:
+    """The emulator, asked to stop (SIGTERM, as LocalAws does), stops its nodes itself before it exits: its
+    log says it stopped in order (not killed after LocalAws's allowance, with only the reaper left to clean
+    up), and the nodes are gone as soon as it has exited."""
+    from mnp_local import LocalAws
+
+    log = tmp_path / "server.log"
+    with LocalAws(env={"MNP_LOCAL_TIME_SCALE": "0.002"}, log_path=log, idle_timeout=600) as endpoint:
+        emu = Emulator(endpoint=endpoint)
         queue = emu.queue(emu.compute_environment())
         job_id = emu.submit(queue, emu.definition(("0:", {"command": FOREVER}), num_nodes=2))
-        wait_until(lambda: len(node_processes(job_id)) >= 2, what="the nodes to run")
-    wait_until(lambda: no_node_processes(job_id), what="the nodes to end with the emulator")
+        _wait_all_running(emu, job_id, 2)
+    assert re.search(r"emulated AWS at \S+ stopped \(stopped\)", log.read_text()), log.read_text()[-2000:]
+    wait_until(lambda: no_node_processes(job_id), what="the nodes to end with the emulator", timeout=GONE_SHORTLY)
 
 
 def test_a_killed_emulator_leaves_no_node_behind(tmp_path: Path) -> None:
-    """Even SIGKILL: the reaper the emulator started ends the node process groups."""
+    """Even SIGKILL: the reaper the emulator started ends the node process groups it was told of (every node
+    DescribeJobs shows RUNNING)."""
     from mnp_local import LocalAws
 
     log = tmp_path / "server.log"
@@ -175,7 +200,7 @@ def test_a_killed_emulator_leaves_no_node_behind(tmp_path: Path) -> None:
         emu = Emulator(endpoint=endpoint)
         queue = emu.queue(emu.compute_environment())
         job_id = emu.submit(queue, emu.definition(("0:", {"command": FOREVER}), num_nodes=3))
-        wait_until(lambda: len(node_processes(job_id)) >= 3, what="the nodes to run")
+        _wait_all_running(emu, job_id, 3)
         found = re.search(r"\(pid (\d+)\)", log.read_text())
         assert found is not None
         os.kill(int(found.group(1)), signal.SIGKILL)
