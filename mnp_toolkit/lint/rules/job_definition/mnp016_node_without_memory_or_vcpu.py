@@ -13,7 +13,7 @@ When ``NumNodes`` or a ``TargetNodes`` is not fixed, which settings apply is unk
 from __future__ import annotations
 
 from mnp_toolkit.core.job_spec import below_minimum
-from mnp_toolkit.core.limits import MIN_EKS_VCPUS, MIN_MEMORY_MIB, MIN_VCPUS
+from mnp_toolkit.core.limits import CONTAINER_PROPERTIES_API_URL, MIN_EKS_VCPUS, MIN_MEMORY_MIB, MIN_VCPUS
 from mnp_toolkit.lint.model.job_definitions import (
     KIND_EKS,
     JobDefinitionModel,
@@ -29,8 +29,6 @@ from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Level, NonCompliant, Problem, Rule, RuleResult
 from mnp_toolkit.lint.rules.job_definition._per_node import check_ranges_in_effect
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
-
-CONTAINER_PROPERTIES_API_URL = "https://docs.aws.amazon.com/batch/latest/APIReference/API_ContainerProperties.html"
 
 
 def _range_problems(

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mnp_toolkit.core.limits import MAX_RETRY_ATTEMPTS, MIN_RETRY_ATTEMPTS
+from mnp_toolkit.core.limits import MAX_RETRY_ATTEMPTS, MIN_RETRY_ATTEMPTS, RETRY_STRATEGY_API_URL
 from mnp_toolkit.lint.model.job_definitions import is_plain_json, mnp_scope
 from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template, as_int
-
-RETRY_STRATEGY_API_URL = "https://docs.aws.amazon.com/batch/latest/APIReference/API_RetryStrategy.html"
 
 
 def check(resource: Resource, template: Template) -> RuleResult:

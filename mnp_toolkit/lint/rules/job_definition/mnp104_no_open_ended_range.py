@@ -8,6 +8,7 @@ Malformed ranges are MNP009's and do not count.
 
 from __future__ import annotations
 
+from mnp_toolkit.core.limits import NODE_OVERRIDES_API_URL
 from mnp_toolkit.lint.model.job_definitions import (
     JobDefinitionModel,
     model_with_ranges,
@@ -16,8 +17,6 @@ from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, NotApplicable, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import Resource, Template
-
-NODE_OVERRIDES_API_URL = "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeOverrides.html"
 
 
 def check(resource: Resource, template: Template) -> RuleResult:

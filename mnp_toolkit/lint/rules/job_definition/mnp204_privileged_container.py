@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mnp_toolkit.core.limits import CONTAINER_PROPERTIES_API_URL
 from mnp_toolkit.lint.model.naming import render_value
 from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, NotApplicable, Problem, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template, as_bool
-
-CONTAINER_PROPERTIES_API_URL = "https://docs.aws.amazon.com/batch/latest/APIReference/API_ContainerProperties.html"
 
 
 class _Scan:

@@ -16,8 +16,6 @@ from mnp_toolkit.lint.model.resource_types import JOB_QUEUE
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, NotApplicable, Problem, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
 
-MAX_COMPUTE_ENVIRONMENTS = MAX_QUEUE_COMPUTE_ENVIRONMENTS
-
 
 def _architectures(logical_id: str, by_architecture: dict[str, list[str]]) -> str:
     return "/".join(sorted(arch for arch, ids in by_architecture.items() if logical_id in ids))
@@ -35,13 +33,13 @@ def check(resource: Resource, template: Template) -> RuleResult:
     problems: list[Problem] = []
     unknown: list[str] = []
 
-    if len(environments) > MAX_COMPUTE_ENVIRONMENTS:
+    if len(environments) > MAX_QUEUE_COMPUTE_ENVIRONMENTS:
         problems.append(
             Problem(
                 f"Job queue {name}{implicit} has {len(environments)} compute environments "
                 f"({', '.join(describe(ce) for ce in environments)}); a job queue may have at most "
-                f"{MAX_COMPUTE_ENVIRONMENTS}.",
-                f"Keep at most {MAX_COMPUTE_ENVIRONMENTS} entries in ComputeEnvironmentOrder of {name} "
+                f"{MAX_QUEUE_COMPUTE_ENVIRONMENTS}.",
+                f"Keep at most {MAX_QUEUE_COMPUTE_ENVIRONMENTS} entries in ComputeEnvironmentOrder of {name} "
                 "(aws-cdk-lib JobQueue computeEnvironments).",
             )
         )
