@@ -57,7 +57,6 @@ __all__ = [
     "TemplateLoadError",
     "load_template_file",
     "load_templates",
-    "parse_template_text",
     "parse_yaml",
     "templates_in",
 ]
@@ -169,11 +168,6 @@ def _too_big(size: int, limit: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------ templates
-
-
-def parse_template_text(text: str, *, name: str, kind: str | None = None) -> Any:
-    """Parse a template body; ``kind`` is ``"json"``, ``"yaml"`` or None (JSON if it parses, else YAML)."""
-    return parse_template_source(text, name=name, kind=kind)[0]
 
 
 def parse_template_source(text: str, *, name: str, kind: str | None = None) -> tuple[Any, Source]:

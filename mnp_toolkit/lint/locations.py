@@ -93,8 +93,3 @@ def property_path(rule_id: str, properties: Mapping[str, Any], explicit: Path | 
 def resource_pointer(logical_id: str, path: Path) -> Path:
     """The path from the template root: ``("Resources", logical_id, "Properties", *path)``."""
     return ("Resources", logical_id, "Properties", *path)
-
-
-def pointer_text(pointer: Sequence[str | int]) -> str:
-    """``Resources/Jd/Properties/NodeProperties/MainNode`` (list indexes as numbers)."""
-    return "/".join(str(step) for step in pointer)

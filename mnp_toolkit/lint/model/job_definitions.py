@@ -477,10 +477,6 @@ class JobDefinitionModel:
             return self.range_entries is UNKNOWN
         return any(r.target_state == "unknown" for r in self.ranges)
 
-    def instance_types_of(self, node_range: NodeRange) -> list[Any]:
-        """Instance types a range names: ``Container.InstanceType`` and/or ``InstanceTypes``."""
-        return list(node_range.instance_type_names)
-
     @cached_property
     def instance_type(self) -> Any:
         """The one instance type of the job (lower-case str), None when none is set, UNKNOWN when
@@ -509,14 +505,6 @@ class JobDefinitionModel:
         if len(names) > 1:
             return UNKNOWN
         return self.instance_type
-
-    def effective_range(self, index: int) -> NodeRange | None:
-        """The range whose settings apply to node ``index``: the innermost (narrowest) covering range."""
-        ranges = self.parsed_ranges
-        targets = [r.target for r in ranges if r.target is not None]
-        num_nodes = self.num_nodes if isinstance(self.num_nodes, int) and self.num_nodes > index else None
-        position = innermost(targets, (p for p, t in enumerate(targets) if t.covers(index)), num_nodes)
-        return None if position is None else ranges[position]
 
     def assignments(self) -> list[NodeAssignment] | None:
         """Nodes ``0..NumNodes-1`` in spans, each with the range whose settings apply (ranges with a parsed

@@ -137,17 +137,16 @@ def check(resource: Resource, template: Template) -> RuleResult:
         assert need.vcpus is not None  # only known needs are indexed
         if need.instance_type is not None and _certainly_cannot_launch(resource, need.instance_type):
             continue
-        if max_vcpus < need.vcpus:  # always true here; kept so the condition reads as the rule states it
-            problems.append(
-                Problem(
-                    f"Compute environment {resource.display_name} has MaxvCpus {max_vcpus}, but MNP job "
-                    f"definition {job_definition.display_name} needs {number(need.vcpus)} vCPUs "
-                    f"({need.how}): the job can never start.",
-                    f"Raise MaxvCpus of {resource.display_name} to at least {number(need.vcpus)} "
-                    "(aws-cdk-lib ManagedEc2EcsComputeEnvironment maxvCpus), or reduce NumNodes of "
-                    f"{job_definition.display_name}.",
-                )
+        problems.append(
+            Problem(
+                f"Compute environment {resource.display_name} has MaxvCpus {max_vcpus}, but MNP job "
+                f"definition {job_definition.display_name} needs {number(need.vcpus)} vCPUs "
+                f"({need.how}): the job can never start.",
+                f"Raise MaxvCpus of {resource.display_name} to at least {number(need.vcpus)} "
+                "(aws-cdk-lib ManagedEc2EcsComputeEnvironment maxvCpus), or reduce NumNodes of "
+                f"{job_definition.display_name}.",
             )
+        )
     if problems:
         return NonCompliant(*problems)
     if unknown:

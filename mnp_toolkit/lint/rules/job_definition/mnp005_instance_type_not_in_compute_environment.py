@@ -33,7 +33,7 @@ def _named_instance_types(model: JobDefinitionModel) -> list[str] | Any:
         return []
     names: list[str] = []
     for node_range in model.ranges or []:
-        for name in model.instance_types_of(node_range):
+        for name in node_range.instance_type_names:
             if not isinstance(name, str):
                 return UNKNOWN
             if name.strip().lower() not in names:

@@ -370,19 +370,6 @@ def test_efa_devices_are_found_in_container_linux_parameters() -> None:
     assert found == ["device /dev/infiniband/uverbs0"] and unsure
 
 
-def test_effective_range_without_num_nodes_treats_open_ranges_as_unbounded() -> None:
-    template = mnp_environment()
-    node_props = _node_props(template)
-    node_props["NumNodes"] = {"Fn::ImportValue": "Nodes"}
-    base = copy.deepcopy(node_props["NodeRangeProperties"][0])
-    node_props["NodeRangeProperties"] = [{**base, "TargetNodes": "0:100"}, {**base, "TargetNodes": "5:"}]
-    model = _jd(template)
-    assert model.ranges is not None
-    assert model.effective_range(5) is model.ranges[0]  # closed 0:100 is narrower than an unbounded 5:
-    assert model.effective_range(200) is model.ranges[1]
-    assert model.assignments() is None
-
-
 def test_mnp_scope() -> None:
     template = mnp_environment()
     resource = Template(template).resources["JobDefinition"]
