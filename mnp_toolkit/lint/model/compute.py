@@ -45,7 +45,6 @@ def instance_types_of(ce: Resource) -> list[Any] | Any:
     return [item.strip().lower() if isinstance(item, str) else UNKNOWN for item in value]
 
 
-#: The architecture of the instance-type categories a compute environment can list.
 def entry_architectures(entry: Any) -> frozenset[str] | Any:
     """The CPU architectures an ``InstanceTypes`` entry can launch (:func:`instance_types.entry_architectures`);
     UNKNOWN when the facts do not say."""

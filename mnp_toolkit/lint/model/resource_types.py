@@ -6,6 +6,8 @@ INTERNET_GATEWAY = "AWS::EC2::InternetGateway"
 JOB_QUEUE = "AWS::Batch::JobQueue"
 LAUNCH_TEMPLATE = "AWS::EC2::LaunchTemplate"
 PLACEMENT_GROUP = "AWS::EC2::PlacementGroup"
+#: The CDK's custom resource that removes every rule of a VPC's default security group
+#: (``@aws-cdk/aws-ec2:restrictDefaultSecurityGroup``).
 RESTRICT_DEFAULT_SECURITY_GROUP = "Custom::VpcRestrictDefaultSG"
 ROUTE = "AWS::EC2::Route"
 ROUTE_TABLE = "AWS::EC2::RouteTable"

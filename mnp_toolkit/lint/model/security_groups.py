@@ -86,10 +86,7 @@ def task_security_groups(ce: Resource) -> list[Any] | Any:
     return [_group_target(ce.template, item) for item in ids]
 
 
-#: The CDK's custom resource that removes every rule of a VPC's default security group
-#: (``@aws-cdk/aws-ec2:restrictDefaultSecurityGroup``), and the property naming that group.
-
-
+#: The property of the CDK's ``Custom::VpcRestrictDefaultSG`` that names the default group it restricts.
 _RESTRICTED_GROUP_PROPERTY = "DefaultSecurityGroupId"
 
 

@@ -21,8 +21,8 @@ from mnp_toolkit.lint.model.resource_types import JOB_DEFINITION
 from mnp_toolkit.lint.rule import Compliant, Level, NonCompliant, Rule, RuleResult, Unverifiable
 from mnp_toolkit.lint.template import UNKNOWN, Resource, Template
 
+#: Where the limit (:data:`MAX_JOB_DEFINITION_BYTES`, "Maximum job definition size") is listed.
 SERVICE_QUOTAS_URL = "https://docs.aws.amazon.com/batch/latest/userguide/service_limits.html"
-#: Maximum job definition size for RegisterJobDefinition (Batch service quotas): 24 KiB.
 #: Bytes an unresolved value may take (an ARN is at most 2,048 characters).
 UNRESOLVED_ALLOWANCE = 2048
 #: Properties CloudFormation keeps to itself (not sent to RegisterJobDefinition).
