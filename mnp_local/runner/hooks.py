@@ -142,8 +142,7 @@ def _check_request(job_id: str, reason: str) -> None:
         raise ClientException(f"'reason' has a limit of {MAX_REASON_LENGTH} characters, got {len(reason)}")
 
 
-def _request_stop(job: MnpJob, kind: str, reason: str) -> None:
-    job.update(stop_request=(kind, reason))
+def _wake(job: MnpJob) -> None:
     run = _STATE["runner"].run_of(job)
     if run is not None:
         run.wake.set()
@@ -155,10 +154,16 @@ def _cancel_job(self: BatchBackend, job_id: str, reason: str) -> None:
         _ORIGINAL["cancel_job"](self, job_id, reason)
         return
     _check_request(job_id, reason)
-    # "Jobs that progressed to the STARTING or RUNNING state aren't canceled. However, the API operation
-    # still succeeds, even if no job is canceled."
-    if job.status in BEFORE_STARTING and job.stop_request is None:
-        _request_stop(job, "cancel", reason)
+    # "Jobs that are in a SUBMITTED, PENDING, or RUNNABLE state are cancelled"; "Jobs that progressed to the
+    # STARTING or RUNNING state aren't canceled. However, the API operation still succeeds, even if no job is
+    # canceled." (API reference, CancelJob). Decided under the job's lock, which the run also holds when it
+    # moves the job to STARTING, so a cancel accepted here always takes effect before the job starts, and a
+    # cancel of a started job is never kept for a later attempt.
+    with job.lock:
+        if job.status not in BEFORE_STARTING or job.stop_request is not None:
+            return
+        job.update(stop_request=("cancel", reason))
+    _wake(job)
 
 
 def _terminate_job(self: BatchBackend, job_id: str, reason: str) -> None:
@@ -167,12 +172,14 @@ def _terminate_job(self: BatchBackend, job_id: str, reason: str) -> None:
         _ORIGINAL["terminate_job"](self, job_id, reason)
         return
     _check_request(job_id, reason)
-    if job.status in TERMINAL or (job.stop_request is not None and job.stop_request[0] == "terminate"):
-        return
     # "Jobs that are in the STARTING or RUNNING state are terminated ... Jobs that have not progressed to the
     # STARTING state are cancelled": the run decides which by where the job is when it acts. A node job
     # (the docs are silent) is stopped on its own.
-    _request_stop(job, "terminate", reason)
+    with job.lock:
+        if job.status in TERMINAL or (job.stop_request is not None and job.stop_request[0] == "terminate"):
+            return
+        job.update(stop_request=("terminate", reason))
+    _wake(job)
 
 
 def _reset(self: BatchBackend) -> None:

@@ -233,6 +233,8 @@ class JobRun(threading.Thread):
         self.attempt = 0
         self._notice_written = False
         self._launch_order = ""
+        #: The stop request of each node job that has taken effect (by identity), so a new attempt drops it.
+        self._stops_done: dict[str, tuple[str, str]] = {}
 
     # ------------------------------------------------------------------------------------- control
 
@@ -245,10 +247,17 @@ class JobRun(threading.Thread):
         if self._aborting.is_set() or not self.context.is_current(self.parent):
             raise _Aborted
 
-    def _set(self, job: MnpJob, status: str | None = None, **fields: Any) -> None:
+    def _set(self, job: MnpJob, status: str | None = None, *, unless_stopped: bool = False, **fields: Any) -> bool:
+        """Update ``job`` and tell the listeners of a status change. ``unless_stopped``: only if no
+        TerminateJob/CancelJob request is pending, checked under the job's lock, which the CancelJob hook also
+        takes: a cancel accepted while the job was RUNNABLE is then always seen before it is STARTING, never
+        lost in between. Returns whether the job was updated."""
         self._check()
-        previous = job.status
-        job.update(status=status, **fields)
+        with job.lock:
+            if unless_stopped and job.stop_request is not None:
+                return False
+            previous = job.status
+            job.update(status=status, **fields)
         if status is not None and status != previous:
             self.context.listeners.state(
                 JobStateChange(
@@ -264,6 +273,7 @@ class JobRun(threading.Thread):
                     detail=job.describe(),
                 )
             )
+        return True
 
     def _wait(self, seconds: float) -> None:
         self.wake.wait(max(0.0, seconds))
@@ -373,8 +383,14 @@ class JobRun(threading.Thread):
         """Run attempt ``self.attempt``; None when the job already ended (cancelled while RUNNABLE)."""
         self._set_all("RUNNABLE", status_reason=None, started_ms=None, stopped_ms=None)
         for node in self.parent.node_jobs:
-            # A new attempt is a new task per node: a node stopped on its own in the last one runs again.
-            node.update(container={}, stop_request=None, is_terminated=False, is_cancelled=False)
+            # A new attempt is a new task per node: a node stopped on its own in the last one runs again. A
+            # stop request that has not taken effect yet (made while the job was SUBMITTED, PENDING or
+            # RUNNABLE, or while the last attempt ended) stays until it does.
+            with node.lock:
+                done = node.stop_request is not None and self._stops_done.get(node.job_id) is node.stop_request
+                node.update(
+                    container={}, is_terminated=False, is_cancelled=False, **({"stop_request": None} if done else {})
+                )
         plan = self._wait_for_placement()
         if plan is None:
             return None
@@ -382,7 +398,7 @@ class JobRun(threading.Thread):
         try:
             return self._run_nodes(plan)
         finally:
-            self._stop_all(kill_now=True)
+            self._kill_running()
             self._release_attempt()
             self.context.ledger.release(plan)
             self._plan = None
@@ -429,7 +445,7 @@ class JobRun(threading.Thread):
                 return action
         return None
 
-    def _run_nodes(self, plan: Plan) -> AttemptEnd:
+    def _run_nodes(self, plan: Plan) -> AttemptEnd | None:
         node_runs = [NodeRun(job=job, index=job.node_index) for job in self.parent.node_jobs]
         self._nodes = node_runs
         main = node_runs[self.parent.main_node]
@@ -442,7 +458,13 @@ class JobRun(threading.Thread):
         delays = {child.index: self.rng.uniform(0.0, delay_max) for child in children}
         children.sort(key=lambda node: delays[node.index])
         self._launch_order = ", ".join(str(child.index) for child in children) or "(no children)"
-        self._set(self.parent, "STARTING")
+        if not self._set(self.parent, "STARTING", unless_stopped=True):
+            # TerminateJob or CancelJob while the job was still RUNNABLE: "Jobs that have not progressed to the
+            # STARTING state are cancelled" (API reference, TerminateJob; CancelJob likewise).
+            request = self.parent.stop_request
+            assert request is not None
+            self._end_before_start(request[1], cancelled=True)
+            return None
         if not self._launch(main):
             kind = "terminated" if main.terminated else "main"
             end = AttemptEnd(kind, None, main.job.status_reason, container_reason=main.job.container.get("reason"))
@@ -468,6 +490,7 @@ class JobRun(threading.Thread):
                     busy = True
             for node in node_runs:
                 if node.phase == "running" and node.job.stop_request is not None and node.stop_sent_at is None:
+                    self._stops_done[node.job.job_id] = node.job.stop_request
                     node.terminated = node.fail_on_stop = True
                     node.stop_reason = node.job.stop_request[1]
                     self._signal(node, signal.SIGTERM)
@@ -590,15 +613,16 @@ class JobRun(threading.Thread):
 
     def _launch(self, node: NodeRun) -> bool:
         """STARTING, start the command, RUNNING; False (and the node FAILED) when it cannot start."""
-        if node.job.stop_request is not None:  # cancelled or terminated before launch
+        detail = self._container_detail(node)
+        if not self._set(node.job, "STARTING", unless_stopped=True, container=detail):
+            # Cancelled or terminated before launch (the docs are silent on a node job: that node only).
+            request = node.job.stop_request
+            assert request is not None
+            self._stops_done[node.job.job_id] = request
             node.phase = "done"
             node.terminated = True
-            self._set(
-                node.job, "FAILED", status_reason=node.job.stop_request[1], stopped_ms=_now_ms(), is_cancelled=True
-            )
+            self._set(node.job, "FAILED", status_reason=request[1], stopped_ms=_now_ms(), is_cancelled=True)
             return False
-        detail = self._container_detail(node)
-        self._set(node.job, "STARTING", container=detail)
         node.workdir = self.context.work_root() / self.parent.job_id / f"node-{node.index}-attempt-{self.attempt}"
         node.workdir.mkdir(parents=True, exist_ok=True)
         assert node.address is not None and node.writer is not None and node.target is not None
@@ -875,10 +899,10 @@ class JobRun(threading.Thread):
 
     # ----------------------------------------------------------------------------------- cleanup
 
-    def _stop_all(self, *, kill_now: bool) -> None:
+    def _kill_running(self) -> None:
         for node in self._nodes:
             if node.process is not None and node.phase == "running":
-                node.process.signal_group(signal.SIGKILL if kill_now else signal.SIGTERM)
+                node.process.signal_group(signal.SIGKILL)
 
     def _kill_all(self) -> None:
         for node in self._nodes:

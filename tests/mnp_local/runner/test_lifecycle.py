@@ -8,6 +8,7 @@ EvaluateOnExit, JobTimeout.
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -402,6 +403,51 @@ def test_terminating_a_child_node_stops_that_node_only(env: Environment) -> None
     parent, (_, stopped, _) = emu.wait_done(job_id, 3)
     assert parent["status"] == "SUCCEEDED"
     assert stopped["statusReason"] == "stop node 1" and stopped["isTerminated"] is True
+
+
+@pytest.mark.parametrize("call", ["cancel_job", "terminate_job"])
+def test_stopping_a_node_job_before_it_starts_is_kept_until_it_takes_effect(
+    env: Environment, tmp_path: Path, call: str
+) -> None:
+    """CancelJob ("Jobs that are in a SUBMITTED, PENDING, or RUNNABLE state are cancelled") and TerminateJob
+    ("Jobs that have not progressed to the STARTING state are cancelled") of a node job JOB#N while the job
+    is PENDING: when the job runs, that node is cancelled, never started (the docs are silent on a node job:
+    that node only); the others run."""
+    emu = env.emulator
+    release = tmp_path / "release"
+    gate = emu.definition(
+        ("0:", {"command": shell_node(f'while [ ! -e "{release}" ]; do sleep 0.02; done')}), num_nodes=1
+    )
+    first = emu.submit(env.queue, gate)
+    definition = emu.definition(
+        ("0", {"command": python_node(_main_waits_for("nodes.get(1) == 'FAILED'"))}),
+        ("1", {"command": FOREVER}),
+        num_nodes=2,
+    )
+    job_id = emu.submit(env.queue, definition, dependsOn=[{"jobId": first}])
+    emu.wait_status(job_id, "PENDING")
+    getattr(emu.batch, call)(jobId=f"{job_id}#1", reason="not this node")
+    release.write_text("")
+    parent, (main, stopped) = emu.wait_done(job_id, 2)
+    assert parent["status"] == "SUCCEEDED", emu.own_lines(main)
+    assert (stopped["status"], stopped["statusReason"], stopped["isCancelled"]) == ("FAILED", "not this node", True)
+    assert stopped["attempts"] == []
+
+
+def test_cancel_job_of_a_running_job_is_not_kept_for_its_next_attempt(env: Environment, tmp_path: Path) -> None:
+    """CancelJob of a RUNNING job cancels nothing, then or later: the retry after its main node fails runs."""
+    emu = env.emulator
+    cancelled = tmp_path / "cancel-sent"
+    main = shell_node(
+        f'[ "$AWS_BATCH_JOB_ATTEMPT" = 2 ] && exit 0; while [ ! -e "{cancelled}" ]; do sleep 0.02; done; exit 3'
+    )
+    definition = emu.definition(("0", {"command": main}), ("1", {"command": FOREVER}), num_nodes=2)
+    job_id = emu.submit(env.queue, definition, retryStrategy={"attempts": 2})
+    emu.wait_status(job_id, "RUNNING")
+    emu.batch.cancel_job(jobId=job_id, reason="too late to cancel")
+    cancelled.write_text("")  # only now does the first attempt's main node fail
+    parent, _ = emu.wait_done(job_id, 2)
+    assert (parent["status"], parent["isCancelled"], len(parent["attempts"])) == ("SUCCEEDED", False, 2)
 
 
 def test_dependencies_hold_a_job_in_pending(env: Environment) -> None:
