@@ -238,6 +238,11 @@ class JobRun(threading.Thread):
 
     # ------------------------------------------------------------------------------------- control
 
+    @property
+    def has_running_nodes(self) -> bool:
+        """Whether a node process of this job's current attempt is running."""
+        return any(node.phase == "running" for node in list(self._nodes))
+
     def abort(self) -> None:
         """Kill every node now and stop without writing (reset, emulator shutdown)."""
         self._aborting.set()

@@ -35,17 +35,18 @@ from mnp_local.runner.processes import Reaper
 from mnp_local.runner.settings import LOOPBACK, RunnerSettings
 from mnp_toolkit.core.limits import (
     DEFAULT_MAX_NODES,
+    JOB_NAME_PATTERN,
     MAX_RETRY_ATTEMPTS,
     MIN_RETRY_ATTEMPTS,
     MIN_TIMEOUT_SECONDS,
+    SHARE_IDENTIFIER_PATTERN,
 )
 from mnp_toolkit.core.node_groups import NodeGroupsError, apply_node_overrides, node_groups
 
 logger = logging.getLogger(__name__)
 
-#: SubmitJob ``jobName``: "It can be up to 128 characters long. It can contain uppercase and lowercase
-#: letters, numbers, hyphens (-), and underscores (_)." (API reference; the first must be a letter or digit).
-_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_JOB_NAME = re.compile(JOB_NAME_PATTERN)
+_SHARE_IDENTIFIER = re.compile(SHARE_IDENTIFIER_PATTERN)
 #: The most nodes the emulator runs for one job: Batch's default limit ("You can have up to 1,000 nodes in
 #: a single job", user guide, "Node groups"); every node is a real process here.
 MAX_LOCAL_NODES = DEFAULT_MAX_NODES
@@ -136,9 +137,11 @@ class Runner:
         return self.listeners.add(state=state, output=output)
 
     def busy(self) -> bool:
-        """Whether a job is running (its nodes may not call the API for a long time)."""
+        """Whether a node process of some job is running (nodes may not call the API for a long time); a job
+        that waits (PENDING, or RUNNABLE, perhaps for ever) keeps nothing busy, so an idle emulator stops."""
         with self._lock:
-            return bool(self._runs)
+            runs = list(self._runs.values())
+        return any(run.has_running_nodes for run in runs)
 
     def run_of(self, job: MnpJob) -> JobRun | None:
         parent_id = job.parent_id if isinstance(job, MnpNodeJob) else job.job_id
@@ -188,6 +191,9 @@ class Runner:
         queue = real.get_job_queue(request.get("jobQueue") or "")
         if queue is None:
             problems.append(f"Job queue {request.get('jobQueue')} does not exist")
+        else:
+            problems.extend(_share_problems(queue, request.get("shareIdentifier")))
+        problems.extend(_dependency_problems(real, request.get("dependsOn")))
         effective: dict[str, Any] = {}
         groups = []
         try:
@@ -273,6 +279,42 @@ def _request_problems(request: Mapping[str, Any]) -> list[str]:
             "nodeOverrides.nodePropertyOverrides[].containerOverrides with the targetNodes of a node range"
         )
     return problems
+
+
+def _share_problems(queue: Any, share_identifier: Any) -> list[str]:
+    """SubmitJob ``shareIdentifier``: "If the job queue has a fair-share scheduling policy, then this parameter
+    must be specified. If the job queue doesn't have a fair-share scheduling policy, then this parameter must
+    not be specified." (API reference; the pattern is the core's, with its source)."""
+    if getattr(queue, "schedule_policy", None):
+        if share_identifier is None:
+            return [
+                f"shareIdentifier: job queue {queue.name} has a fair-share scheduling policy, so SubmitJob must "
+                "specify a shareIdentifier"
+            ]
+        if not isinstance(share_identifier, str) or not _SHARE_IDENTIFIER.match(share_identifier):
+            return [
+                f"shareIdentifier {share_identifier!r} is not valid: up to 255 letters, numbers, hyphens and "
+                "underscores, optionally followed by an asterisk (*)"
+            ]
+        return []
+    if share_identifier is not None:
+        return [
+            f"shareIdentifier: job queue {queue.name} has no fair-share scheduling policy, so SubmitJob must not "
+            "specify a shareIdentifier; drop it or submit to a queue with a scheduling policy"
+        ]
+    return []
+
+
+def _dependency_problems(backend: Any, depends_on: Any) -> list[str]:
+    """``dependsOn`` jobs that the backend does not know. The API reference does not say what SubmitJob does
+    with one (a dependency that can never succeed would hold the job in PENDING for ever); the emulator
+    refuses it with ClientException, naming it, as moto's SubmitJob refuses an unknown queue or definition."""
+    unknown = [
+        str(entry.get("jobId"))
+        for entry in depends_on or []
+        if isinstance(entry, dict) and entry.get("jobId") and backend.get_job_by_id(str(entry["jobId"])) is None
+    ]
+    return [f"dependsOn: job {job_id} does not exist" for job_id in unknown]
 
 
 def _retry_strategy(submitted: Any, defined: Any, problems: list[str]) -> dict[str, Any] | None:

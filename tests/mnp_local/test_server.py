@@ -133,6 +133,33 @@ def test_serve_started_by_pid_1_keeps_serving(tmp_path: Path) -> None:
     assert "stopped (idle for 1 s)" in completed.stdout, completed.stdout
 
 
+def test_a_job_that_only_waits_does_not_keep_serve_from_stopping_when_idle(tmp_path: Path) -> None:
+    """Running nodes keep the emulator busy (they may not call the API for hours); a job stuck in RUNNABLE
+    runs nothing and must not keep an idle emulator alive for ever."""
+    from tests.mnp_local.runner.emulator import Emulator
+
+    port_file = tmp_path / "port"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mnp_local", "serve", "--port-file", str(port_file), "--idle-timeout", "2"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for(port_file)
+        emu = Emulator(endpoint=f"http://127.0.0.1:{int(port_file.read_text())}")
+        queue = emu.queue(emu.compute_environment(max_vcpus=2))
+        job_id = emu.submit(queue, emu.definition(("0:", {"command": ["/bin/true"]}), num_nodes=4))
+        assert emu.wait_status(job_id, "RUNNABLE")["status"] == "RUNNABLE"
+        output, _ = server.communicate(timeout=WAIT_SECONDS)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert "stopped (idle for 2 s)" in output, output[-2000:]
+
+
 def test_aws_environment_points_everything_at_the_endpoint_with_dummy_credentials() -> None:
     env = aws_environment(
         endpoint="http://127.0.0.1:5555", base={"AWS_PROFILE": "prod", "AWS_SESSION_TOKEN": "x", "PATH": "/bin"}
