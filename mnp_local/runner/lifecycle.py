@@ -210,7 +210,6 @@ class JobRun(threading.Thread):
         queue_name: str,
         max_attempts: int,
         attempt_duration: float | None,
-        time_limit_actions: list[dict[str, Any]],
     ) -> None:
         super().__init__(name=f"mnp-job-{parent.job_id}", daemon=True)
         self.context = context
@@ -222,7 +221,6 @@ class JobRun(threading.Thread):
         self.queue_name = queue_name
         self.max_attempts = max_attempts
         self.attempt_duration = attempt_duration
-        self.time_limit_actions = time_limit_actions
         self.account = parent.backend.account_id
         self.region = parent.backend.region_name
         self.wake = threading.Event()
@@ -440,7 +438,12 @@ class JobRun(threading.Thread):
             self._wait(0.02)
 
     def _time_limit_action(self, code: str, waited: float) -> dict[str, Any] | None:
-        for action in self.time_limit_actions:
+        """The queue's ``jobStateTimeLimitActions`` entry that cancels the job now, read as the queue is now:
+        an UpdateJobQueue applies to the jobs already waiting ("When a job has been in a RUNNABLE state with
+        the defined statusReason, AWS Batch performs the action specified after maxTimeSeconds have elapsed",
+        user guide, "Jobs stuck in a RUNNABLE status")."""
+        actions = list(getattr(self.parent.job_queue, "job_state_time_limit_actions", None) or [])
+        for action in actions:
             if (
                 str(action.get("state", "")).upper() == "RUNNABLE"
                 and str(action.get("action", "")).upper() == "CANCEL"

@@ -255,7 +255,6 @@ class Runner:
             queue_name=queue.name,
             max_attempts=int((retry or {}).get("attempts") or 1),
             attempt_duration=self.settings.scaled(float(duration)) if isinstance(duration, int | float) else None,
-            time_limit_actions=list(getattr(queue, "job_state_time_limit_actions", None) or []),
         )
         with self._lock:
             self._runs[parent.job_id] = run

@@ -230,3 +230,17 @@ def test_every_node_group_runs_on_the_same_instance_type(small: Small) -> None:
     emu.batch.cancel_job(jobId=job_id, reason="clean up")
     parent, _ = emu.wait_done(job_id, 2)
     assert parent["isCancelled"] is True and parent["attempts"] == []
+
+
+def test_an_update_of_the_queue_time_limit_actions_applies_to_waiting_jobs(small: Small) -> None:
+    """UpdateJobQueue jobStateTimeLimitActions: the queue's actions as they are now decide, also for a job that
+    was already waiting ("When a job has been in a RUNNABLE state with the defined statusReason, AWS Batch
+    performs the action specified after maxTimeSeconds have elapsed")."""
+    emu = small.emulator
+    queue = emu.queue(small.compute_environment)
+    job_id = emu.submit(queue, emu.definition(("0:", {"command": ["/bin/true"]}), num_nodes=5))  # 10 vCPUs > 8
+    wait_until(lambda: emu.job(job_id).get("statusReason", "").startswith(MAX_RESOURCE), what="the stuck reason")
+    emu.batch.update_job_queue(jobQueue=queue, jobStateTimeLimitActions=[_action(MAX_RESOURCE)])
+    parent, _ = emu.wait_done(job_id, 5)
+    assert parent["statusReason"] == f"Canceled by JobStateTimeLimit action due to reason: {MAX_RESOURCE}"
+    assert parent["isCancelled"] is True
