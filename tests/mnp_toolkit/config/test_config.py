@@ -85,10 +85,13 @@ def test_wrong_type_and_impossible_value_are_reported_together() -> None:
             "job_definitions[0].shared_memory_mib: 200000 is more than",
         ),
         (
-            lambda d: d["job_definitions"][0].update(
-                shared_memory_mib=2048, node_groups=[{"target_nodes": "0", "memory_mib": 4096}, {"target_nodes": "1:"}]
-            )
-            or d["job_definitions"][0]["node_groups"][1].update(memory_mib=1024),
+            lambda d: (
+                d["job_definitions"][0].update(
+                    shared_memory_mib=2048,
+                    node_groups=[{"target_nodes": "0", "memory_mib": 4096}, {"target_nodes": "1:"}],
+                )
+                or d["job_definitions"][0]["node_groups"][1].update(memory_mib=1024)
+            ),
             "job_definitions[0].shared_memory_mib: 2048 is more than the container's memory of node_groups[1] (1024",
         ),
         (lambda d: d["compute_environments"][0].update(instance_types=["c5n.18xlarge", "c7g.16xlarge"]), "mixes"),
