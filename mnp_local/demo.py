@@ -105,7 +105,8 @@ def _sample_job(
 
 def fault_overrides(definition: dict[str, Any], node_index: int) -> dict[str, Any]:
     """``nodeOverrides`` that make node ``node_index`` exit 1 at once and run every other node's command
-    unchanged (one override per node range of the definition, as SubmitJob requires)."""
+    unchanged: one override per node range of the definition, each wrapping that range's own command, since
+    the node may be in any range (an override's ``targetNodes`` must be one of the definition's ranges)."""
     ranges = (definition.get("nodeProperties") or {}).get("nodeRangeProperties") or []
     script = FAULT_SCRIPT.format(index=node_index)
     return {

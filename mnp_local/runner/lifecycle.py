@@ -89,7 +89,6 @@ START_FAILED = "Task failed to start"
 STOPPED_BY_MAIN = "Main node exited; child nodes are stopped"
 NEVER_LAUNCHED = "Main node exited before this node was launched"
 DEPENDENCY_FAILED = "Dependent Job failed"
-#: ECS names an awsvpc task's network interface attachment; any unique id serves locally.
 IMAGE_NOTICE = (
     "mnp_local: the image {image} is not run: there is no container engine, so each node's command runs as a "
     "host process in exec form, with the container's environment, in a fresh working directory "
@@ -576,6 +575,7 @@ class JobRun(threading.Thread):
         detail["containerInstanceArn"] = node.job.container_instance_arn
         if node.job.instance_type:
             detail["instanceType"] = node.job.instance_type
+        # ECS names an awsvpc task's network interface attachment; any unique id serves locally.
         detail["networkInterfaces"] = [
             {"attachmentId": str(uuid.uuid5(uuid.NAMESPACE_OID, node.task_id)), "privateIpv4Address": node.address}
         ]

@@ -25,9 +25,10 @@ from typing import Any
 
 from moto.logs.models import logs_backends
 
+from mnp_toolkit.ops.logs import log_destination
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_LOG_GROUP = "/aws/batch/job"
 #: The container name Batch gives a job's container in the ECS task it runs.
 BATCH_CONTAINER_NAME = "default"
 #: "The maximum event size is 256 KB. Events larger than 256 KB are rejected"; 26 bytes of each count as
@@ -46,17 +47,18 @@ class LogTarget:
 
 
 def log_target(container: Mapping[str, Any], *, job_definition_name: str, region: str, task_id: str) -> LogTarget:
-    """The CloudWatch Logs group and stream of a node's container (see the module doc)."""
-    configuration = container.get("logConfiguration") or {}
-    driver = str(configuration.get("logDriver") or "awslogs")
-    if driver != "awslogs":
+    """The CloudWatch Logs group and stream of a node's container (see the module doc). The driver, group
+    and Region are read as ``mnp logs`` reads them (:func:`mnp_toolkit.ops.logs.log_destination`, one
+    place for Batch's defaults); the stream name is the writer's own."""
+    configuration = container.get("logConfiguration")
+    driver, group, log_region = log_destination(configuration if isinstance(configuration, Mapping) else None)
+    if group is None:
         return LogTarget(driver=driver, region=region, group=None, stream=None)
-    options = configuration.get("options") or {}
-    group = str(options.get("awslogs-group") or DEFAULT_LOG_GROUP)
+    options = (configuration or {}).get("options") or {}
     prefix = str(options.get("awslogs-stream-prefix") or job_definition_name)
     return LogTarget(
         driver=driver,
-        region=str(options.get("awslogs-region") or region),
+        region=log_region or region,
         group=group,
         stream=f"{prefix}/{BATCH_CONTAINER_NAME}/{task_id}",
     )
