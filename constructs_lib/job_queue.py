@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from constructs_lib.watchdog import ChildFailureWatchdog, WatchdogOptions
 
 _KIND = "MnpJobQueue"
-MAX_COMPUTE_ENVIRONMENTS = MAX_QUEUE_COMPUTE_ENVIRONMENTS
 #: The metadata key the rule pack uses to recognise MNP queues.
 MNP_QUEUE_METADATA_KEY = "mnp:queue"
 DEFAULT_RUNNABLE_TIMEOUT = Duration.minutes(30)
@@ -178,13 +177,13 @@ class MnpJobQueue(Construct):
     ) -> None:
         if not ces:
             raise MnpPropsError(_KIND, id, "compute_environments", "is empty", "pass 1 to 3 MnpComputeEnvironment")
-        if len(ces) > MAX_COMPUTE_ENVIRONMENTS:
+        if len(ces) > MAX_QUEUE_COMPUTE_ENVIRONMENTS:
             raise MnpPropsError(
                 _KIND,
                 id,
                 "compute_environments",
                 f"has {len(ces)}",
-                f"use at most {MAX_COMPUTE_ENVIRONMENTS} per queue (AWS Batch limit)",
+                f"use at most {MAX_QUEUE_COMPUTE_ENVIRONMENTS} per queue (AWS Batch limit)",
             )
         for ce in ces:
             if not isinstance(ce, MnpComputeEnvironment):

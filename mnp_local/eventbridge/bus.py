@@ -106,9 +106,8 @@ class EventBus:
     # ------------------------------------------------------------------------------ producers
 
     def on_job_state_change(self, change: JobStateChange) -> None:
-        """The runner's state listener: quick (queues the event), never calls back into the runner."""
-        if change.previous is None:
-            return  # "Events aren't created for the initial job submission."
+        """The runner's state listener: quick (queues the event), never calls back into the runner. Each
+        change has a previous state ("Events aren't created for the initial job submission")."""
         self.put(change.account, change.region, batch_event(change))
 
     def put(self, account: str, region: str, event: dict[str, Any]) -> None:

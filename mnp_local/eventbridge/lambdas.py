@@ -50,7 +50,7 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -307,6 +307,17 @@ class LambdaExecutor:
             env["AWS_ENDPOINT_URL"] = endpoint
         return env
 
+    @contextlib.contextmanager
+    def _registered(self, kind: str, argument: object) -> Iterator[None]:
+        """``argument`` is known to the reaper while the block runs: a killed emulator leaves none behind."""
+        if self._reaper is not None:
+            self._reaper.tell(kind, argument)
+        try:
+            yield
+        finally:
+            if self._reaper is not None:
+                self._reaper.tell(f"un{kind}", argument)
+
     def _run(self, function: Any, payload: bytes) -> Invocation:
         runtime = str(function.run_time or "")
         if not runtime.startswith(_PYTHON_RUNTIME):
@@ -327,7 +338,7 @@ class LambdaExecutor:
         )
         timeout = float(function.timeout or 3)
         started = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix="mnp_local_lambda_") as workdir:
+        with tempfile.TemporaryDirectory(prefix="mnp_local_lambda_") as workdir, self._registered("path", workdir):
             task_root = Path(workdir) / "task"
             _unzip(code, task_root)
             result_path = Path(workdir) / "result.json"

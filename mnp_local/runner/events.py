@@ -30,7 +30,7 @@ class JobStateChange:
     job_id: str
     parent_job_id: str
     node_index: int | None  # None for the parent
-    previous: str | None
+    previous: str
     status: str
     status_reason: str | None
     time_ms: int

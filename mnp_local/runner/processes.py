@@ -47,8 +47,12 @@ class Reaper:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[str] | None = None
+        self._closed = False
 
     def _stdin(self) -> IO[str] | None:
+        if self._closed:
+            # After close() the emulator is shutting down: a new reaper would be one nobody ends.
+            return None
         if self._process is None or self._process.poll() is not None:
             try:
                 # The file itself in isolated mode, not ``-m``: importing the package would import moto
@@ -70,6 +74,8 @@ class Reaper:
         with self._lock:
             stdin = self._stdin()
             if stdin is None:
+                if self._closed and not verb.startswith("un"):
+                    logger.warning("the node reaper is closed; %s %s not recorded", verb, argument)
                 return
             try:
                 stdin.write(f"{verb} {argument}\n")
@@ -81,6 +87,7 @@ class Reaper:
         """End the reaper: it cleans up whatever is still registered, then exits."""
         with self._lock:
             process, self._process = self._process, None
+            self._closed = True
         if process is None:
             return
         with contextlib.suppress(OSError, ValueError):

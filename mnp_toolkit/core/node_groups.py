@@ -40,7 +40,7 @@ import copy
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from mnp_toolkit.core.limits import MIN_NODES, RESERVED_ENVIRONMENT_PREFIX
 from mnp_toolkit.core.target_nodes import (
@@ -91,7 +91,7 @@ class NodeGroup:
         return describe_nodes(self.first, self.last)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -141,8 +141,8 @@ def _check_structure(node_properties: Any, *, where: str) -> tuple[int, int, lis
         raise NodeGroupsError([f"{where} must be an object with numNodes, mainNode and nodeRangeProperties"])
     raw_nodes = node_properties.get("numNodes")
     raw_main = node_properties.get("mainNode")
-    num_nodes = raw_nodes if isinstance(raw_nodes, int) and _is_int(raw_nodes) and raw_nodes >= MIN_NODES else None
-    main_node = raw_main if isinstance(raw_main, int) and _is_int(raw_main) and raw_main >= 0 else None
+    num_nodes = raw_nodes if _is_int(raw_nodes) and raw_nodes >= MIN_NODES else None
+    main_node = raw_main if _is_int(raw_main) and raw_main >= 0 else None
     if num_nodes is None:
         problems.append(f"{where}.numNodes is {raw_nodes!r}: it must be an integer of at least {MIN_NODES}")
     if main_node is None:

@@ -9,14 +9,20 @@ watchdog's own runs are in test_watchdog_deployed.py.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import re
+import signal
 import textwrap
+import threading
 import time
 import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -350,3 +356,37 @@ def test_input_transformer_quotes_values_as_eventbridge_does(template: str, expe
     paths = {"s": "$.detail.status", "n": "$.detail.n", "nope": "$.detail.absent"}
     text = transform(template, paths, event, rule_arn="arn", rule_name="r", ingestion_time="t")
     assert json.loads(text) == expected
+
+
+def test_a_killed_emulator_leaves_no_function_directory_behind(tmp_path: Path) -> None:
+    """The unzipped code of a function that is running when the emulator is SIGKILLed is removed by the
+    reaper, like a node's working directory."""
+    from mnp_local import LocalAws
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    log = tmp_path / "server.log"
+    with LocalAws(env={"MNP_LOCAL_SCHEDULES": "off", "TMPDIR": str(scratch)}, log_path=log) as endpoint:
+        emu = Emulator(endpoint=endpoint)
+        arn = make_function(emu, unique("kill"), Timeout=60)
+        rule = unique("kill")
+        events = emu.client("events")
+        events.put_rule(Name=rule, ScheduleExpression="rate(1 hour)")
+        events.put_targets(Rule=rule, Targets=[{"Id": "t", "Arn": arn, "Input": json.dumps({"sleep": 60})}])
+
+        def fire() -> None:
+            with contextlib.suppress(OSError):  # the emulator dies under the request
+                post(endpoint, "/mnp-local/events/fire-rule", {"Name": rule})
+
+        firing = threading.Thread(target=fire, daemon=True)
+        firing.start()
+
+        def unzipped() -> list[Path]:
+            return [path for path in scratch.glob("mnp_local_lambda_*") if (path / "task").is_dir()]
+
+        wait_until(lambda: bool(unzipped()), what="the function's code unzipped")
+        found = re.search(r"\(pid (\d+)\)", log.read_text())
+        assert found is not None
+        os.kill(int(found.group(1)), signal.SIGKILL)
+        wait_until(lambda: not list(scratch.glob("mnp_local_lambda_*")), what="the reaper to remove the directory")
+        firing.join(timeout=130)
