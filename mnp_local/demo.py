@@ -29,6 +29,7 @@ from mnp_local.existing_network import adapt_config
 from mnp_local.inventory import Inventory, client, format_inventory, read_inventory
 from mnp_local.server import ACCOUNT_ID, DEFAULT_ACCOUNT, REGION, EmulatedAccount, LocalAws, account_in, aws_environment
 from mnp_toolkit.core.limits import MAX_DESCRIBE_JOBS
+from mnp_toolkit.ops.logs import StreamCursor, job_streams, read_stream
 
 Printer = Callable[[str], None]
 
@@ -139,25 +140,24 @@ def _node_label(job: dict[str, Any]) -> str:
 
 @dataclass
 class _LogFollower:
-    """Reads each node's log stream as it grows (GetLogEvents with the forward token)."""
+    """Reads each node's log streams as they grow, with ``mnp logs``' own reading (the streams DescribeJobs
+    names, GetLogEvents from each stream's forward token: :mod:`mnp_toolkit.ops.logs`)."""
 
     logs: Any
-    groups: dict[int, str]
-    tokens: dict[str, str | None] = field(default_factory=dict)
+    cursors: dict[tuple[int, int, str], StreamCursor] = field(default_factory=dict)
     lines: dict[int, list[str]] = field(default_factory=dict)
 
-    def read(self, index: int, stream: str) -> list[tuple[int, str]]:
-        group = self.groups.get(index, "/aws/batch/job")
-        params: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
-        if self.tokens.get(stream):
-            params["nextToken"] = self.tokens[stream]
-        try:
-            answer = self.logs.get_log_events(**params)
-        except Exception:  # the stream may not exist yet
-            return []
-        self.tokens[stream] = answer.get("nextForwardToken")
-        found = [(int(e["timestamp"]), str(e["message"])) for e in answer.get("events", [])]
-        self.lines.setdefault(index, []).extend(m for _, m in found if not m.startswith(_NOTICE_PREFIX))
+    def read(self, parent: dict[str, Any], nodes_by_id: dict[str, dict[str, Any]]) -> list[tuple[int, int, str]]:
+        """(node index, timestamp, message) of what every node wrote since the last read."""
+        found: list[tuple[int, int, str]] = []
+        for spec in job_streams(parent, nodes_by_id).streams:
+            cursor = self.cursors.setdefault(spec.key, StreamCursor(spec))
+            cursor.spec = spec
+            index = spec.node if spec.node is not None else 0
+            for timestamp, message in read_stream(self.logs, cursor, limit=1000, max_pages=None):
+                found.append((index, timestamp, message))
+                if not message.startswith(_NOTICE_PREFIX):
+                    self.lines.setdefault(index, []).append(message)
         return found
 
 
@@ -238,14 +238,11 @@ def follow_job(
         ended = len(found) == len(ids) and all(job["status"] in _ENDED for job in found.values())
         if logs is not None and (ended or now - last_logs >= _LOG_POLL_SECONDS):
             last_logs = now
-            for index in range(num_nodes):
-                node = found.get(f"{job_id}#{index}") or {}
-                streams = {(a.get("container") or {}).get("logStreamName") for a in node.get("attempts") or []}
-                streams.add((node.get("container") or {}).get("logStreamName"))
-                for stream in sorted(str(s) for s in streams if s):
-                    for timestamp, message in logs.read(index, stream):
-                        if not message.startswith(_NOTICE_PREFIX):
-                            add(timestamp / 1000, f"{_node_label(node):<14} | {message}", status=False)
+            if job_id in found:
+                for index, timestamp, message in logs.read(found[job_id], found):
+                    if not message.startswith(_NOTICE_PREFIX):
+                        node = found.get(f"{job_id}#{index}") or {}
+                        add(timestamp / 1000, f"{_node_label(node):<14} | {message}", status=False)
         flush(None if ended else now - _REORDER_SECONDS)
         if ended:
             return found[job_id], [found[f"{job_id}#{index}"] for index in range(num_nodes)]
@@ -260,18 +257,6 @@ def follow_job(
         if time.time() - started > timeout:
             raise TimeoutError(f"job {job_id} did not end within {timeout:g} s")
         time.sleep(0.05)
-
-
-def _log_groups(definition: dict[str, Any]) -> dict[int, str]:
-    from mnp_toolkit.core.node_groups import node_container, node_groups
-
-    properties = definition.get("nodeProperties") or {}
-    groups = node_groups(properties)
-    found = {}
-    for index in range(int(properties.get("numNodes") or 0)):
-        options = (node_container(properties, groups, index).get("logConfiguration") or {}).get("options") or {}
-        found[index] = str(options.get("awslogs-group") or "/aws/batch/job")
-    return found
 
 
 def launch_order(nodes: list[dict[str, Any]]) -> str:
@@ -345,9 +330,7 @@ def submit_and_follow(
         request["nodeOverrides"] = node_overrides
     job_id = str(batch.submit_job(**request)["jobId"])
     say(f"submitted job {job_id}: {sample.num_nodes} nodes, main node {sample.main_node}")
-    follower = _LogFollower(
-        logs=client("logs", endpoint=endpoint, account=account), groups=_log_groups(sample.definition)
-    )
+    follower = _LogFollower(logs=client("logs", endpoint=endpoint, account=account))
     parent, nodes = follow_job(batch, job_id=job_id, num_nodes=sample.num_nodes, say=say, logs=follower)
     return JobRun(job_id=job_id, parent=parent, nodes=nodes, output=follower.lines)
 

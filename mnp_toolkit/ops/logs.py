@@ -282,7 +282,7 @@ def job_streams(
 
 
 @dataclass
-class _Cursor:
+class StreamCursor:
     """Where the reading of one stream is: the last forward token, and what the last read found."""
 
     spec: StreamSpec
@@ -321,7 +321,7 @@ def _page_events(response: Any) -> tuple[list[tuple[int, str]], str | None]:
 
 
 def read_stream(
-    client: Any, cursor: _Cursor, *, limit: int, max_pages: int | None, end_time_ms: int | None = None
+    client: Any, cursor: StreamCursor, *, limit: int, max_pages: int | None, end_time_ms: int | None = None
 ) -> Iterator[tuple[int, str]]:
     """The events of ``cursor``'s stream after its token, page by page, until the token repeats (the end)
     or ``max_pages`` pages were read (``cursor.more``); the cursor advances as pages are read. A stream that
@@ -419,7 +419,7 @@ class Printer:
 
 
 def _lines(
-    client: Any, cursor: _Cursor, order: int, *, limit: int, max_pages: int | None, end_time_ms: int | None = None
+    client: Any, cursor: StreamCursor, order: int, *, limit: int, max_pages: int | None, end_time_ms: int | None = None
 ) -> Iterator[LogLine]:
     label, node = cursor.spec.label, cursor.spec.node
     for stamp, message in read_stream(client, cursor, limit=limit, max_pages=max_pages, end_time_ms=end_time_ms):
@@ -445,7 +445,7 @@ class _Reader:
         self._client_for = logs_client_for
         self._clients: dict[str | None, Any] = {}
         self._default_region = default_region
-        self.cursors: dict[tuple[int, int, str], _Cursor] = {}
+        self.cursors: dict[tuple[int, int, str], StreamCursor] = {}
 
     def client(self, region: str | None) -> Any:
         key = None if region in (None, self._default_region) else region
@@ -457,11 +457,11 @@ class _Reader:
         for spec in view.streams:
             cursor = self.cursors.get(spec.key)
             if cursor is None:
-                self.cursors[spec.key] = _Cursor(spec)
+                self.cursors[spec.key] = StreamCursor(spec)
             elif cursor.spec != spec:
                 cursor.spec = spec  # the attempt or node has ended since
 
-    def ordered(self) -> list[_Cursor]:
+    def ordered(self) -> list[StreamCursor]:
         return [self.cursors[key] for key in sorted(self.cursors)]
 
     def page_limit(self) -> int:
@@ -584,6 +584,7 @@ __all__ = [
     "DEFAULT_LOG_GROUP",
     "JobStreams",
     "LogLine",
+    "StreamCursor",
     "StreamSpec",
     "escape_message",
     "job_streams",

@@ -19,7 +19,7 @@ from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.logs import (
     DEFAULT_LOG_GROUP,
     Printer,
-    _Cursor,
+    StreamCursor,
     escape_message,
     job_streams,
     log_destination,
@@ -307,7 +307,7 @@ def test_a_stream_is_read_until_the_token_comes_back(stubbed: Any) -> None:
     _expect_page(stubber, "/g", "s", "f/1", [], "f/2")
     _expect_page(stubber, "/g", "s", "f/2", _events((2, "three")), "f/3")
     _expect_page(stubber, "/g", "s", "f/3", [], "f/3")
-    cursor = _Cursor(StreamSpec(node=0, attempt=1, group="/g", stream="s", region=None, ended=True))
+    cursor = StreamCursor(StreamSpec(node=0, attempt=1, group="/g", stream="s", region=None, ended=True))
 
     messages = [message for _, message in read_stream(client, cursor, limit=100, max_pages=None)]
 
@@ -326,7 +326,7 @@ def test_a_stream_that_does_not_exist_yet_is_no_output(stubbed: Any) -> None:
     stubber.add_client_error(
         "get_log_events", "ResourceNotFoundException", "The specified log stream does not exist.", 400
     )
-    cursor = _Cursor(StreamSpec(node=1, attempt=1, group="/g", stream="s", region=None, ended=False))
+    cursor = StreamCursor(StreamSpec(node=1, attempt=1, group="/g", stream="s", region=None, ended=False))
 
     assert list(read_stream(client, cursor, limit=100, max_pages=None)) == []
     assert cursor.missing
@@ -338,7 +338,7 @@ def test_access_denied_on_get_log_events_names_the_permission(stubbed: Any) -> N
 
     client, stubber = stubbed("logs")
     stubber.add_client_error("get_log_events", "AccessDeniedException", "not authorized", 400)
-    cursor = _Cursor(StreamSpec(node=1, attempt=1, group="/g", stream="s", region=None, ended=False))
+    cursor = StreamCursor(StreamSpec(node=1, attempt=1, group="/g", stream="s", region=None, ended=False))
 
     with pytest.raises(UserError) as caught:
         list(read_stream(client, cursor, limit=100, max_pages=None))
@@ -531,7 +531,7 @@ def test_an_endpoint_that_never_ends_a_stream_is_bounded(stubbed: Any, monkeypat
     client, stubber = stubbed("logs")
     for number in range(3):
         _expect_page(stubber, "/g", "s", None if number == 0 else f"f/{number}", [], f"f/{number + 1}")
-    cursor = _Cursor(StreamSpec(node=0, attempt=1, group="/g", stream="s", region=None, ended=True))
+    cursor = StreamCursor(StreamSpec(node=0, attempt=1, group="/g", stream="s", region=None, ended=True))
 
     with pytest.raises(UserError) as caught:
         list(read_stream(client, cursor, limit=100, max_pages=None))
@@ -579,7 +579,7 @@ def test_an_answer_without_events_is_one_line(stubbed: Any) -> None:
     from mnp_toolkit.ops.logs import StreamSpec
 
     client, _ = stubbed("logs")
-    cursor = _Cursor(StreamSpec(node=0, attempt=1, group="/g", stream="s", region=None, ended=True))
+    cursor = StreamCursor(StreamSpec(node=0, attempt=1, group="/g", stream="s", region=None, ended=True))
 
     class _Odd:
         meta = client.meta
