@@ -34,6 +34,16 @@ _DOLLAR_LANGUAGES = frozenset({"awk", "gawk", "mawk", "nawk", "perl", "ruby", "p
 #: Long shell options whose value is the next argument (bash ``--rcfile FILE``, ``--init-file FILE``).
 _LONG_OPTIONS_WITH_VALUE = frozenset({"--rcfile", "--init-file"})
 _DOCKER_CMD_URL = "https://docs.docker.com/reference/dockerfile/#cmd"
+#: Programs that start another program given in their arguments (a shell may come after them).
+_LAUNCHERS = frozenset(
+    {
+        "env", "tini", "dumb-init", "mpirun", "mpiexec", "orterun", "srun", "timeout", "nice", "ionice", "nohup",
+        "stdbuf", "taskset", "numactl", "busybox", "gosu", "su-exec", "setsid", "chrt", "time", "unbuffer",
+    }
+)  # fmt: skip
+#: A launcher's argument that is no program: a count or a duration (``-np 4``, ``timeout 1h``).
+_COUNT_OR_DURATION = re.compile(r"[0-9][0-9.]*[smhd]?")
+_ENV_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
 def _program(argument: str) -> str:
@@ -69,13 +79,28 @@ def _script_position(command: Sequence[str], shell: int) -> int | None:
     return index if reads_script and index < len(command) else None
 
 
+def _launcher_argument(command: Sequence[str], index: int) -> bool:
+    """Can ``command[index]`` belong to the chain of launchers before the program they start: a launcher, an
+    option, an option's value, an ``env`` assignment, a count or a duration."""
+    argument = command[index]
+    previous = command[index - 1] if index else ""
+    return (
+        _program(argument) in _LAUNCHERS
+        or argument[:1] in ("-", "+")
+        or (previous[:1] == "-" and "=" not in previous)
+        or _ENV_ASSIGNMENT.match(argument) is not None
+        or _COUNT_OR_DURATION.fullmatch(argument) is not None
+    )
+
+
 def interpreted_positions(command: Sequence[str]) -> set[int]:
     """The argument positions whose ``$`` is not literal text: the script of ``<shell> ... -c SCRIPT``, or
     every argument of a program that reads ``$`` itself (awk, perl, jq, sed ...).
 
-    The first shell or such program found decides, wherever it is: a wrapper may start it (``env A=1``,
-    ``tini --``, ``mpirun -np 4``, ``timeout 1h``, ``nice``, ``busybox``). The wrapper's own arguments
-    before it stay literal, and so do the arguments of a shell that runs a script file.
+    That program is the command's own (position 0) or one that launchers start (``env A=1``, ``tini --``,
+    ``mpirun -np 4``, ``timeout 1h``, ``nice``, ``busybox``): the launchers' own arguments before it stay
+    literal, and so do the arguments of a shell that runs a script file. Any other program's arguments are
+    literal text even where one is named ``sed`` or ``bash`` (``python x.py --tool sed``).
     """
     for index, argument in enumerate(command):
         program = _program(argument)
@@ -84,6 +109,10 @@ def interpreted_positions(command: Sequence[str]) -> set[int]:
             return set() if script is None else {script}
         if program in _DOLLAR_LANGUAGES:
             return set(range(index + 1, len(command)))
+        if index == 0 and program not in _LAUNCHERS:
+            break
+        if index > 0 and not _launcher_argument(command, index):
+            break
     return set()
 
 

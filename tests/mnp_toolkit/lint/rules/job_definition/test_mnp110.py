@@ -35,6 +35,11 @@ def _with_command(command: Any) -> dict[str, Any]:
         ["tini", "--", "python", "train.py", "--rank=$AWS_BATCH_JOB_NODE_INDEX"],
         ["timeout", "1h", "torchrun", "--node_rank=${AWS_BATCH_JOB_NODE_INDEX}", "train.py"],
         ["torchrun", "--node_rank=$AWS_BATCH_JOB_NODE_INDEX", "train.py", "--filter", "sed"],  # sed after it
+        # A program's argument that happens to name a shell or sed is no shell: what follows stays literal.
+        ["python", "train.py", "--tool", "perl", "--rank", "$AWS_BATCH_JOB_NODE_INDEX"],
+        ["python", "train.py", "--preprocess", "sed", "--rank=$AWS_BATCH_JOB_NODE_INDEX"],
+        ["python", "x.py", "bash", "-c", "$X"],
+        ["mpirun", "--hostfile", "/tmp/hosts", "python", "x.py", "--tool", "sed", "$X"],
     ],
 )
 def test_variable_in_an_exec_form_command_is_a_warning(command: list[str]) -> None:
@@ -67,6 +72,8 @@ def test_variable_in_an_exec_form_command_is_a_warning(command: list[str]) -> No
         ["jq", "-n", "$ENV.AWS_BATCH_JOB_NODE_INDEX"],
         ["sed", "-n", "$p", "log"],
         ["busybox", "awk", "{print $NF}"],
+        ["mpirun", "-np", "4", "--hostfile", "/tmp/hosts", "bash", "-c", "./solver --rank $OMPI_COMM_WORLD_RANK"],
+        ["sh", "-xc", "echo $X"],
     ],
 )
 def test_shell_scripts_parameters_and_plain_commands_pass(command: list[str]) -> None:
