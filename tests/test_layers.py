@@ -1,6 +1,7 @@
 """The layering the folders promise, checked on the source (every import, lazy ones included).
 
-* ``mnp_toolkit.core`` and ``runtime/mnp_runtime`` use the standard library only;
+* ``mnp_toolkit.core``, ``runtime/mnp_runtime`` and the shared ``mnp_toolkit.errors``/``files`` use the
+  standard library only;
 * the lint side imports neither the CDK nor boto3, and no layer above it;
 * ``constructs_lib`` uses only the core of the toolkit; the local runner builds on the core;
 * nothing imports ``mnp_toolkit.cli``; there is no import cycle between modules.
@@ -81,7 +82,7 @@ def _third_party(imports: set[str]) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("package", ["mnp_toolkit.core", "mnp_runtime"])
+@pytest.mark.parametrize("package", ["mnp_toolkit.core", "mnp_runtime", "mnp_toolkit.files", "mnp_toolkit.errors"])
 def test_standard_library_only(package: str) -> None:
     offenders = {
         module: sorted(_third_party(imports) | {i for i in _internal(imports) if not _starts(i, package)})
@@ -92,7 +93,7 @@ def test_standard_library_only(package: str) -> None:
 
 
 def test_lint_imports_neither_the_cdk_nor_boto3_nor_a_layer_above() -> None:
-    allowed = ("mnp_toolkit.lint", "mnp_toolkit.core", "mnp_toolkit.errors")
+    allowed = ("mnp_toolkit.lint", "mnp_toolkit.core", "mnp_toolkit.errors", "mnp_toolkit.files")
     offenders = {}
     for module, imports in GRAPH.items():
         if not _starts(module, "mnp_toolkit.lint"):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import codecs
-import os
 import re
-import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from pydantic import (
 )
 
 from mnp_toolkit.config.model import ConfigError, MnpConfig, unknown_key_message
+from mnp_toolkit.files import FileRefused, read_regular_file
 
 
 def _location(loc: Sequence[Any]) -> str:
@@ -96,29 +95,22 @@ def _position(text: str) -> tuple[int, int]:
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        # Non-blocking, and judged by the opened file itself: a FIFO (or a path swapped for one) would
-        # block the read for ever, a device would never end.
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            os.close(descriptor)
-            if stat.S_ISDIR(mode):
-                raise IsADirectoryError
-            raise ConfigError(f"{path}: not a regular file (a FIFO, socket or device); name the config file")
-        with os.fdopen(descriptor, "rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a config file") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read the config file ({error.strerror or error})") from None
-    if len(data) > MAX_CONFIG_BYTES:
+        return read_regular_file(path, limit=MAX_CONFIG_BYTES)
+    except FileRefused as refused:
+        if refused.kind == "directory":
+            raise ConfigError(f"{path}: is a directory, not a config file") from None
+        if refused.kind in ("special", "changed"):
+            raise ConfigError(f"{path}: not a regular file (a FIFO, socket or device); name the config file") from None
         raise ConfigError(
             f"{path}: the file is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB, and an MNP config is a "
             "few KB: check that the path names the config file"
-        )
-    return data
+        ) from None
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the config file ({error.strerror or error})") from None
+    except ValueError:  # an embedded NUL byte
+        raise ConfigError(f"{path}: not a valid file name") from None
 
 
 def _decode(data: bytes, path: Path) -> str:

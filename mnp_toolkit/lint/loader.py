@@ -37,6 +37,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+from mnp_toolkit.files import FileRefused, read_regular_file
 from mnp_toolkit.lint.engine import INVALID_ACKNOWLEDGEMENT_ID, MIN_REASON_LENGTH
 from mnp_toolkit.lint.findings import Finding
 from mnp_toolkit.lint.rule import Level
@@ -120,37 +121,14 @@ def read_text_file(path: Path, *, name: str | None = None, limit: int = MAX_TEMP
     FIFO between the two checks cannot hang the reader.
     """
     name = name or shown_path(path)
-    info = _stat(path, name=name)
-    if stat.S_ISDIR(info.st_mode):
-        raise TemplateLoadError(f"{name}: is a directory, expected a template file")
-    if not stat.S_ISREG(info.st_mode):
-        raise TemplateLoadError(
-            f"{name}: not a regular file (a FIFO, socket or device); name a template file or a cdk.out directory"
-        )
-    if info.st_size > limit:
-        raise TemplateLoadError(f"{name}: {_too_big(info.st_size, limit)}")
     try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        data = read_regular_file(path, limit=limit)
+    except FileRefused as refused:
+        raise TemplateLoadError(f"{name}: {_refusal(refused, limit)}") from None
     except OSError as error:
         raise TemplateLoadError(f"{name}: {_os_problem(error)}") from None
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise TemplateLoadError(f"{name}: not a regular file (it changed while being read)")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= limit:
-            chunk = os.read(descriptor, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as error:
-        raise TemplateLoadError(f"{name}: {_os_problem(error)}") from None
-    finally:
-        os.close(descriptor)
-    if size > limit:
-        raise TemplateLoadError(f"{name}: {_too_big(size, limit)}")
-    data = b"".join(chunks)
+    except ValueError:  # an embedded NUL byte
+        raise TemplateLoadError(f"{name}: not a valid file name") from None
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
@@ -158,6 +136,16 @@ def read_text_file(path: Path, *, name: str | None = None, limit: int = MAX_TEMP
             f"{name}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start:,}); "
             "expected a JSON or YAML template"
         ) from None
+
+
+def _refusal(refused: FileRefused, limit: int) -> str:
+    if refused.kind == "directory":
+        return "is a directory, expected a template file"
+    if refused.kind == "special":
+        return "not a regular file (a FIFO, socket or device); name a template file or a cdk.out directory"
+    if refused.kind == "changed":
+        return "not a regular file (it changed while being read)"
+    return _too_big(refused.size, limit)
 
 
 def _too_big(size: int, limit: int) -> str:
