@@ -172,6 +172,10 @@ def serve(
     defaults to the process that started this one. ``verbose`` logs every request. Returns the exit
     code (0).
     """
+    # The parent as it is now, first thing (a parent that dies during the imports below is seen as gone): when
+    # it dies the kernel reparents this process (to PID 1 or a subreaper), so a changed parent means it is
+    # gone. A parent that *is* PID 1 (the command of a container) is no sign of that, so only a change counts.
+    started_under = os.getppid()
     if idle_timeout is not None and idle_timeout <= 0:
         raise LocalAwsError(f"idle timeout must be positive seconds, got {idle_timeout}")
     from mnp_local import runner
@@ -180,10 +184,6 @@ def serve(
         runner.RunnerSettings.from_environment()
     except runner.SettingsError as error:
         raise LocalAwsError(str(error)) from None
-    # The parent as it is now: when it dies the kernel reparents this process (to PID 1 or a subreaper), so a
-    # changed parent means it is gone. A parent that *is* PID 1 (the command of a container) is no sign of
-    # that, so only a change counts.
-    started_under = os.getppid()
     watched_pid = parent_pid if parent_pid is not None else started_under
     _interpreter_on_path()
     # Warnings (moto's unsupported resource types, a failed change set with its traceback) stay

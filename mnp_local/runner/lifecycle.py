@@ -342,15 +342,22 @@ class JobRun(threading.Thread):
             for job_id in dependencies:
                 job = self.parent.backend._jobs.get(job_id)
                 statuses.append(job.status if job is not None else None)
-            if all(status == "SUCCEEDED" for status in statuses):
+            request = self.parent.stop_request
+            if request is not None and request[0] == "cancel":
+                # "A PENDING job is canceled after all dependency jobs are completed" (API CancelJob).
+                if all(status in TERMINAL for status in statuses):
+                    self._end_before_start(request[1], cancelled=True)
+                    return False
+            elif all(status == "SUCCEEDED" for status in statuses):
                 break
             if not pending:
                 self._set_all("PENDING")
                 pending = True
-            if "FAILED" in statuses:
+            if "FAILED" in statuses and request is None:
                 self._end_before_start(DEPENDENCY_FAILED, cancelled=False)
                 return False
-            if self._stop_request_before_start():
+            if request is not None and request[0] != "cancel":
+                self._end_before_start(request[1], cancelled=True)
                 return False
             self._wait(0.05)
         return True
@@ -406,9 +413,8 @@ class JobRun(threading.Thread):
             self._plan = None
 
     def _wait_for_placement(self) -> Plan | None:
-        entered = time.monotonic()
+        last_check = reason_since = time.monotonic()
         verdict = evaluate(self.parent.job_queue, self.parent.node_properties, self.groups)
-        last_check = entered
         while True:
             if self._stop_request_before_start():
                 return None
@@ -428,7 +434,9 @@ class JobRun(threading.Thread):
                 reason = stuck_reason(verdict.stuck)
                 if self.parent.status_reason != reason:
                     self._set_all("RUNNABLE", status_reason=reason)
-                action = self._time_limit_action(verdict.stuck, time.monotonic() - entered)
+                    # The action's time counts from when the job got this reason, not from RUNNABLE.
+                    reason_since = time.monotonic()
+                action = self._time_limit_action(verdict.stuck, time.monotonic() - reason_since)
                 if action is not None:
                     self._end_before_start(
                         f"Canceled by JobStateTimeLimit action due to reason: {action['reason']}", cancelled=True

@@ -265,7 +265,7 @@ class Runner:
 def _request_problems(request: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
     name = request.get("jobName")
-    if not isinstance(name, str) or not _JOB_NAME.match(name):
+    if not isinstance(name, str) or not _JOB_NAME.fullmatch(name):
         problems.append(
             f"jobName {name!r} is not valid: up to 128 letters, numbers, hyphens and underscores, starting with "
             "a letter or number"
@@ -290,7 +290,7 @@ def _share_problems(queue: Any, share_identifier: Any) -> list[str]:
                 f"shareIdentifier: job queue {queue.name} has a fair-share scheduling policy, so SubmitJob must "
                 "specify a shareIdentifier"
             ]
-        if not isinstance(share_identifier, str) or not _SHARE_IDENTIFIER.match(share_identifier):
+        if not isinstance(share_identifier, str) or not _SHARE_IDENTIFIER.fullmatch(share_identifier):
             return [
                 f"shareIdentifier {share_identifier!r} is not valid: up to 255 letters, numbers, hyphens and "
                 "underscores, optionally followed by an asterisk (*)"

@@ -524,7 +524,7 @@ def submit_job(
             )
         if fair_share is None and warn is not None:
             warn(f"note: cannot read job queue {shown(queue)}; submitting the share identifier without checking it")
-    if name is not None and not _JOB_NAME.match(name):
+    if name is not None and not _JOB_NAME.fullmatch(name):
         raise UserError(
             f"--name {name!r} is not a valid job name: use up to 128 letters, digits, '-' and '_', "
             "starting with a letter or digit",

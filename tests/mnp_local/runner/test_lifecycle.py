@@ -8,6 +8,7 @@ EvaluateOnExit, JobTimeout.
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -463,6 +464,31 @@ def test_dependencies_hold_a_job_in_pending(env: Environment) -> None:
     parent, nodes = emu.wait_done(second, 2)
     assert parent["status"] == "FAILED"
     assert parent["statusReason"] == "Dependent Job failed"
+    assert all(node["attempts"] == [] for node in nodes)
+
+
+def test_a_cancelled_pending_job_is_cancelled_once_its_dependencies_have_ended(
+    env: Environment, tmp_path: Path
+) -> None:
+    """API CancelJob: "A PENDING job is canceled after all dependency jobs are completed. Therefore, it may take
+    longer than expected to cancel a job in PENDING status."""
+    emu = env.emulator
+    release = tmp_path / "release"
+    gate = emu.definition(
+        ("0:", {"command": shell_node(f'while [ ! -e "{release}" ]; do sleep 0.02; done')}), num_nodes=1
+    )
+    first = emu.submit(env.queue, gate)
+    waiting = emu.submit(
+        env.queue, emu.definition(("0:", {"command": ["/bin/true"]}), num_nodes=2), dependsOn=[{"jobId": first}]
+    )
+    emu.wait_status(waiting, "PENDING")
+    emu.batch.cancel_job(jobId=waiting, reason="no longer needed")
+    emu.wait_status(first, "RUNNING")
+    time.sleep(0.5)  # the runner polls dependencies every 50 ms: still PENDING after many polls
+    assert emu.batch.describe_jobs(jobs=[waiting])["jobs"][0]["status"] == "PENDING"
+    release.write_text("")
+    parent, nodes = emu.wait_done(waiting, 2)
+    assert (parent["status"], parent["statusReason"], parent["isCancelled"]) == ("FAILED", "no longer needed", True)
     assert all(node["attempts"] == [] for node in nodes)
 
 

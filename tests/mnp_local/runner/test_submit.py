@@ -47,6 +47,7 @@ def test_a_fair_share_queue_needs_a_share_identifier(env: Environment) -> None:
     queue = _fair_share_queue(env)
     assert "must specify a shareIdentifier" in _rejected(env, jobQueue=queue)
     assert "is not valid" in _rejected(env, jobQueue=queue, shareIdentifier="no spaces")
+    assert "is not valid" in _rejected(env, jobQueue=queue, shareIdentifier="vision\n")  # $ is not the end
     parent = env.emulator.wait_done(env.emulator.submit(queue, _definition(env), shareIdentifier="vision"), 2)[0]
     assert parent["status"] == "SUCCEEDED"
 
@@ -63,3 +64,9 @@ def test_a_dependency_on_an_unknown_job_is_refused(env: Environment) -> None:
     missing = "00000000-0000-0000-0000-000000000000"
     message = _rejected(env, jobQueue=env.queue, dependsOn=[{"jobId": missing}])
     assert f"dependsOn: job {missing} does not exist" in message
+
+
+def test_a_job_name_ending_in_a_newline_is_refused(env: Environment) -> None:
+    with pytest.raises(ClientError) as raised:
+        env.emulator.batch.submit_job(jobName="train\n", jobQueue=env.queue, jobDefinition=_definition(env))
+    assert raised.value.response["Error"]["Code"] == "ClientException"

@@ -96,6 +96,7 @@ def test_submit_with_name_and_revision(moto_batch: MotoBatch, capsys: pytest.Cap
         (["--job-definition", "nope"], "job definition nope not found (no ACTIVE revision) in us-east-1"),
         (["--job-definition", "hello:7"], "revision 7 of job definition hello not found"),
         (["--job-definition", "hello", "--name", "-bad name"], "--name '-bad name' is not a valid job name"),
+        (["--job-definition", "hello", "--name", "train\n"], "--name 'train\\n' is not a valid job name"),
         (["--job-definition", "hello", "--nodes", "4"], "is a container job, not multinode"),
     ],
 )
