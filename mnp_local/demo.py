@@ -147,16 +147,20 @@ class _LogFollower:
     cursors: dict[tuple[int, int, str], StreamCursor] = field(default_factory=dict)
     lines: dict[int, list[str]] = field(default_factory=dict)
 
-    def read(self, parent: dict[str, Any], nodes_by_id: dict[str, dict[str, Any]]) -> list[tuple[int, int, str]]:
-        """(node index, timestamp, message) of what every node wrote since the last read."""
+    def read(
+        self, parent: dict[str, Any], nodes_by_id: dict[str, dict[str, Any]], *, to_the_end: bool
+    ) -> list[tuple[int, int, str]]:
+        """(node index, timestamp, message) of what every node wrote since the last read, emulator notices
+        left out. One page per stream while the job runs (the next read goes on, so status polling is never
+        held up); ``to_the_end`` reads on until every stream is caught up (the job has ended)."""
         found: list[tuple[int, int, str]] = []
         for spec in job_streams(parent, nodes_by_id).streams:
             cursor = self.cursors.setdefault(spec.key, StreamCursor(spec))
             cursor.spec = spec
             index = spec.node if spec.node is not None else 0
-            for timestamp, message in read_stream(self.logs, cursor, limit=1000, max_pages=None):
-                found.append((index, timestamp, message))
+            for timestamp, message in read_stream(self.logs, cursor, limit=1000, max_pages=None if to_the_end else 1):
                 if not message.startswith(_NOTICE_PREFIX):
+                    found.append((index, timestamp, message))
                     self.lines.setdefault(index, []).append(message)
         return found
 
@@ -239,10 +243,9 @@ def follow_job(
         if logs is not None and (ended or now - last_logs >= _LOG_POLL_SECONDS):
             last_logs = now
             if job_id in found:
-                for index, timestamp, message in logs.read(found[job_id], found):
-                    if not message.startswith(_NOTICE_PREFIX):
-                        node = found.get(f"{job_id}#{index}") or {}
-                        add(timestamp / 1000, f"{_node_label(node):<14} | {message}", status=False)
+                for index, timestamp, message in logs.read(found[job_id], found, to_the_end=ended):
+                    node = found.get(f"{job_id}#{index}") or {}
+                    add(timestamp / 1000, f"{_node_label(node):<14} | {message}", status=False)
         flush(None if ended else now - _REORDER_SECONDS)
         if ended:
             return found[job_id], [found[f"{job_id}#{index}"] for index in range(num_nodes)]

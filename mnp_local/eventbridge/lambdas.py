@@ -359,28 +359,25 @@ class LambdaExecutor:
             )
             with self._lock:
                 self._running.add(process)
-            if self._reaper is not None:
-                self._reaper.tell("group", process.pid)
             reader = threading.Thread(target=_copy_output, args=(process, writer), daemon=True)
             reader.start()
             timed_out = False
-            try:
-                assert process.stdin is not None
-                with contextlib.suppress(BrokenPipeError):
-                    process.stdin.write(payload)
-                process.stdin.close()
-                process.wait(timeout=timeout + 1.0)  # the shim's own start-up is not the function's time
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            finally:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-                reader.join(timeout=5)
-                with self._lock:
-                    self._running.discard(process)
-                if self._reaper is not None:
-                    self._reaper.tell("ungroup", process.pid)
+            with self._registered("group", process.pid):
+                try:
+                    assert process.stdin is not None
+                    with contextlib.suppress(BrokenPipeError):
+                        process.stdin.write(payload)
+                    process.stdin.close()
+                    process.wait(timeout=timeout + 1.0)  # the shim's own start-up is not the function's time
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                finally:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+                    reader.join(timeout=5)
+                    with self._lock:
+                        self._running.discard(process)
             seconds = time.monotonic() - started
             outcome = _outcome(result_path, process.returncode, timed_out=timed_out, timeout=timeout)
         duration_ms = seconds * 1000
