@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import EXIT_AWS_ERROR, describe_aws_error, is_setup_error
-from mnp_toolkit.ops.preflight.clients import Clients, _unknown
+from mnp_toolkit.ops.preflight.clients import Clients, unknown_result
 from mnp_toolkit.ops.preflight.results import CheckResult
 
 
@@ -20,7 +20,7 @@ def check_account(clients: Clients, *, expected: str | None) -> list[CheckResult
                 describe_aws_error(error, action="run preflight", service="sts", region=clients.region),
                 EXIT_AWS_ERROR,
             ) from None
-        return [_unknown("account", error, action="call sts:GetCallerIdentity", service="sts")]
+        return [unknown_result("account", error, action="call sts:GetCallerIdentity", service="sts")]
     if expected is None or account == expected:
         return [CheckResult.passed(check="account", detail=f"credentials of account {account}")]
     return [

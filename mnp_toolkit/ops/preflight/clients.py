@@ -34,15 +34,15 @@ class Clients:
     type_info: dict[str, Mapping[str, Any] | None] = field(default_factory=dict)
 
 
-def _stop_on_setup_error(error: BaseException, *, action: str, service: str | None, region: str) -> None:
+def stop_on_setup_error(error: BaseException, *, action: str, service: str | None, region: str) -> None:
     """No credentials, no Region, or an endpoint that cannot be reached, does not answer or is not AWS:
     no other check can work either, and each would wait as long again. One line, exit 2."""
     if is_setup_error(error):
         raise UserError(describe_aws_error(error, action=action, service=service, region=region), EXIT_AWS_ERROR)
 
 
-def _unknown(check: str, error: BaseException, *, action: str, service: str, fix: str = "") -> CheckResult:
-    _stop_on_setup_error(error, action=action, service=service, region="")
+def unknown_result(check: str, error: BaseException, *, action: str, service: str, fix: str = "") -> CheckResult:
+    stop_on_setup_error(error, action=action, service=service, region="")
     detail = describe_aws_error(error, action=action, service=service)
     if isinstance(error, NotImplementedError):
         detail = f"could not {action}: the endpoint does not implement it ({error})"

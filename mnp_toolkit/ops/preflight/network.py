@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mnp_toolkit.ops.aws import error_code
-from mnp_toolkit.ops.preflight.clients import Clients, _unknown
+from mnp_toolkit.ops.preflight.clients import Clients, unknown_result
 from mnp_toolkit.ops.preflight.results import CheckResult
 
 
@@ -40,7 +40,7 @@ def check_network(
                     fix="correct network.vpc_id or --region",
                 )
             ]
-        return [_unknown(f"VPC {vpc_id}", error, action="call ec2:DescribeVpcs", service="ec2")]
+        return [unknown_result(f"VPC {vpc_id}", error, action="call ec2:DescribeVpcs", service="ec2")]
     results = [CheckResult.passed(check=f"VPC {vpc_id}", detail="exists")]
     for subnet_id in subnet_ids:
         try:
@@ -58,7 +58,9 @@ def check_network(
                 )
             else:
                 results.append(
-                    _unknown(f"subnet {subnet_id}", error, action="read the subnet and its route table", service="ec2")
+                    unknown_result(
+                        f"subnet {subnet_id}", error, action="read the subnet and its route table", service="ec2"
+                    )
                 )
     return results
 
@@ -131,7 +133,7 @@ def check_placement_groups(clients: Clients, *, names: Sequence[str]) -> list[Ch
                 groups = []
             else:
                 results.append(
-                    _unknown(
+                    unknown_result(
                         check,
                         error,
                         action="call ec2:DescribePlacementGroups",

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from mnp_toolkit.ops.aws import error_code
-from mnp_toolkit.ops.preflight.clients import Clients, _unknown
-from mnp_toolkit.ops.preflight.plan import _unique
+from mnp_toolkit.ops.preflight.clients import Clients, unknown_result
+from mnp_toolkit.ops.preflight.plan import unique_in_order
 from mnp_toolkit.ops.preflight.results import CheckResult, Result
 
 
@@ -35,7 +35,7 @@ def check_offerings(
             for zone in clients.ec2.describe_availability_zones()["AvailabilityZones"]
         }
     except Exception as error:
-        return [_unknown("availability zone", error, action="list Availability Zones", service="ec2")]
+        return [unknown_result("availability zone", error, action="list Availability Zones", service="ec2")]
     results: list[CheckResult] = []
     if availability_zone is None:
         return _offerings_unpinned(clients, zones=sorted(zones), instance_types=instance_types)
@@ -61,7 +61,9 @@ def check_offerings(
     except Exception as error:
         return [
             *results,
-            _unknown("instance type offerings", error, action="call ec2:DescribeInstanceTypeOfferings", service="ec2"),
+            unknown_result(
+                "instance type offerings", error, action="call ec2:DescribeInstanceTypeOfferings", service="ec2"
+            ),
         ]
     for instance_type in instance_types:
         results.append(_offering_result(instance_type, availability_zone, offered))
@@ -93,7 +95,9 @@ def _offerings_unpinned(clients: Clients, *, zones: Sequence[str], instance_type
         per_zone = {zone: _offered_types(clients, availability_zone=zone) for zone in zones}
     except Exception as error:
         return [
-            _unknown("instance type offerings", error, action="call ec2:DescribeInstanceTypeOfferings", service="ec2")
+            unknown_result(
+                "instance type offerings", error, action="call ec2:DescribeInstanceTypeOfferings", service="ec2"
+            )
         ]
     results = []
     for instance_type in instance_types:
@@ -120,9 +124,9 @@ def _offerings_unpinned(clients: Clients, *, zones: Sequence[str], instance_type
     return results
 
 
-def _describe_types(clients: Clients, instance_types: Iterable[str]) -> None:
+def describe_types(clients: Clients, instance_types: Iterable[str]) -> None:
     """Fill ``clients.type_info`` from DescribeInstanceTypes (None where the account does not know it)."""
-    wanted = [t for t in _unique(instance_types) if "." in t and t not in clients.type_info]
+    wanted = [t for t in unique_in_order(instance_types) if "." in t and t not in clients.type_info]
     if not wanted:
         return
     try:
@@ -154,9 +158,9 @@ def check_efa(clients: Clients, *, instance_types: Sequence[str]) -> list[CheckR
     if not instance_types:
         return []
     try:
-        _describe_types(clients, instance_types)
+        describe_types(clients, instance_types)
     except Exception as error:
-        return [_unknown("EFA support", error, action="call ec2:DescribeInstanceTypes", service="ec2")]
+        return [unknown_result("EFA support", error, action="call ec2:DescribeInstanceTypes", service="ec2")]
     results = []
     for instance_type in instance_types:
         check = f"EFA: {instance_type}"

@@ -38,7 +38,7 @@ class PreflightPlan:
     capacity_reservations: tuple[ReservationNeed, ...] = ()
 
 
-def _unique(values: Iterable[str]) -> tuple[str, ...]:
+def unique_in_order(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value for value in values if value))
 
 
@@ -73,13 +73,13 @@ def plan_from_config(config: MnpConfig) -> PreflightPlan:
         account=config.env.account,
         region=config.env.region,
         availability_zone=availability_zone,
-        instance_types=_unique(t for t in instance_types if t not in CATEGORY_ARCHITECTURES),
-        efa_instance_types=_unique(efa_types),
+        instance_types=unique_in_order(t for t in instance_types if t not in CATEGORY_ARCHITECTURES),
+        efa_instance_types=unique_in_order(efa_types),
         jobs=tuple(
             JobNeed(name=jd.name, instance_type=jd.instance_type, num_nodes=jd.num_nodes) for jd in job_definitions
         ),
         vpc_id=vpc_id,
         subnet_ids=subnet_ids,
-        placement_groups=_unique(placement_groups),
+        placement_groups=unique_in_order(placement_groups),
         capacity_reservations=reservation_needs(config),
     )

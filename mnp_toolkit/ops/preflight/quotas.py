@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mnp_toolkit.ops.aws import describe_aws_error, error_code
-from mnp_toolkit.ops.preflight.clients import Clients, _unknown
-from mnp_toolkit.ops.preflight.offerings import _describe_types
+from mnp_toolkit.ops.preflight.clients import Clients, unknown_result
+from mnp_toolkit.ops.preflight.offerings import describe_types
 from mnp_toolkit.ops.preflight.plan import JobNeed
 from mnp_toolkit.ops.preflight.results import CheckResult, Result
 
@@ -105,7 +105,7 @@ def _running_vcpus(clients: Clients) -> dict[QuotaClass, int]:
                 options = instance.get("CpuOptions") or {}
                 if options.get("CoreCount") and options.get("ThreadsPerCore"):
                     cpu_options[instance_type] = int(options["CoreCount"]) * int(options["ThreadsPerCore"])
-    _describe_types(clients, counts)
+    describe_types(clients, counts)
     usage: dict[QuotaClass, int] = {}
     for instance_type, count in counts.items():
         quota = quota_class(instance_type)
@@ -123,7 +123,7 @@ def check_quotas(clients: Clients, *, jobs: Sequence[JobNeed]) -> list[CheckResu
         return []
     results: list[CheckResult] = []
     with contextlib.suppress(Exception):  # vCPUs then come from the facts table
-        _describe_types(clients, [job.instance_type for job in jobs])
+        describe_types(clients, [job.instance_type for job in jobs])
     largest: dict[QuotaClass, tuple[int, JobNeed, int, str]] = {}
     for job in jobs:
         quota = quota_class(job.instance_type)
@@ -159,7 +159,7 @@ def check_quotas(clients: Clients, *, jobs: Sequence[JobNeed]) -> list[CheckResu
             value = _get_quota(clients, quota)
         except Exception as error:
             results.append(
-                _unknown(
+                unknown_result(
                     check,
                     error,
                     action=f"read quota {quota.code} ({quota.name})",

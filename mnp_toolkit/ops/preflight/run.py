@@ -13,7 +13,7 @@ from mnp_toolkit.errors import UserError
 from mnp_toolkit.ops.aws import EXIT_AWS_ERROR, Notify, describe_aws_error
 from mnp_toolkit.ops.capacity_reservations import check_capacity_reservations
 from mnp_toolkit.ops.preflight.account import check_account, check_region
-from mnp_toolkit.ops.preflight.clients import Clients, _stop_on_setup_error, make_clients
+from mnp_toolkit.ops.preflight.clients import Clients, make_clients, stop_on_setup_error
 from mnp_toolkit.ops.preflight.network import check_network, check_placement_groups
 from mnp_toolkit.ops.preflight.offerings import check_efa, check_offerings
 from mnp_toolkit.ops.preflight.plan import PreflightPlan, plan_from_config
@@ -63,7 +63,7 @@ def run_checks(clients: Clients, plan: PreflightPlan) -> list[CheckResult]:
         except UserError:
             raise
         except Exception as error:  # no traceback reaches the user: the check becomes could-not-check
-            _stop_on_setup_error(error, action=f"check {name}", service=None, region=clients.region)
+            stop_on_setup_error(error, action=f"check {name}", service=None, region=clients.region)
             results.append(
                 CheckResult.could_not_check(
                     check=name,

@@ -30,6 +30,9 @@ def _is_everywhere(cidr: object) -> bool:
         return False
 
 
+_ICMP = frozenset({"icmp", "1", "icmpv6", "58"})
+
+
 def _ports(properties: object) -> str:
     """What a rule admits, in words ("tcp port 22", "all traffic"); values the template does not fix are
     said to be fixed only at deploy time, never shown as the linter's placeholder."""
@@ -47,6 +50,11 @@ def _ports(properties: object) -> str:
         return f"{what} on ports fixed only at deploy time"
     if low is None:
         return what
+    if str(protocol).strip().lower() in _ICMP:
+        # For ICMP, FromPort is the ICMP type and ToPort the code, -1 meaning all (EC2 API IpPermission).
+        kind = "all types" if str(low) == "-1" else f"type {render_value(low)}"
+        code = "" if high is None or str(high) == "-1" else f", code {render_value(high)}"
+        return f"{what} ({kind}{code})"
     if high is None or low == high:
         return f"{what} port {render_value(low)}"
     return f"{what} ports {render_value(low)}-{render_value(high)}"

@@ -63,6 +63,22 @@ def test_reports_every_open_rule() -> None:
     assert "tcp port 22" in found[0].message and "tcp ports 8888-8890" in found[1].message
 
 
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ({"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1}, "icmp (all types)"),
+        ({"IpProtocol": "icmp", "FromPort": 8, "ToPort": -1}, "icmp (type 8)"),
+        ({"IpProtocol": "icmpv6", "FromPort": 3, "ToPort": 0}, "icmpv6 (type 3, code 0)"),
+    ],
+)
+def test_icmp_rules_are_named_by_type_and_code_not_port(rule: dict[str, Any], words: str) -> None:
+    """For ICMP, FromPort and ToPort are the ICMP type and code, -1 for all (EC2 IpPermission)."""
+    template = mnp_environment()
+    inline_ingress(template).append({**rule, "CidrIp": "0.0.0.0/0"})
+    (found,) = errors_or_warnings("MNP203", template)
+    assert words in found.message and " port" not in found.message
+
+
 def test_open_egress_is_not_ingress() -> None:
     template = mnp_environment()
     assert props(template, "NodeSecurityGroup")["SecurityGroupEgress"][0]["CidrIp"] == "0.0.0.0/0"
