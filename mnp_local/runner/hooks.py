@@ -8,7 +8,8 @@
   at most 100 ids, as the API does ("A list of up to 100 job IDs").
 * ``BatchResponse.listjobs``: ``multiNodeJobId`` lists the node jobs of an MNP job; without ``jobStatus``
   (and without ``filters``) only RUNNING jobs are listed, as the API reference says ("If you don't specify a
-  status, only RUNNING jobs are returned"); moto returned every job.
+  status, only RUNNING jobs are returned"); moto returned every job. Pages follow ``maxResults`` and
+  ``nextToken`` (up to 1000 jobs a page, 100 with ``filters``, as the API reference says); moto paged nothing.
 * ``BatchBackend.cancel_job`` / ``terminate_job``: for the runner's jobs, the API reference's semantics
   (see :mod:`mnp_local.runner.lifecycle`); moto only set a flag and, for CancelJob, ignored started jobs.
 * ``BatchBackend.reset`` (``/moto-api/reset``): the runner first kills every node process of the backend.
@@ -118,7 +119,44 @@ def _listjobs(self: BatchResponse) -> str:
             job_status=job_status,
             filters=filters,
         )
-    return json.dumps({"jobSummaryList": [job.describe_short() for job in jobs]})
+    start, size = _page(self._get_param("maxResults"), self._get_param("nextToken"), filtered=filters is not None)
+    answer: dict[str, Any] = {"jobSummaryList": [job.describe_short() for job in jobs[start : start + size]]}
+    if start + size < len(jobs):
+        answer["nextToken"] = _token(start + size)
+    return json.dumps(answer)
+
+
+#: ListJobs ``maxResults``: "When this parameter is used, ListJobs returns up to maxResults results in a single
+#: page and a nextToken response element, if applicable ... The minimum value is 1. When --job-status is used,
+#: Batch returns up to 1000 values. When --filters is used, Batch returns up to 100 values. If neither
+#: parameter is used, then ListJobs returns up to 1000 results" (API reference, ListJobs). moto 5.2.5 pages
+#: nothing: every job came back in one answer, so code that never follows nextToken worked here and missed
+#: jobs on AWS.
+LIST_JOBS_PAGE = 1000
+LIST_JOBS_FILTERED_PAGE = 100
+_TOKEN_PREFIX = "mnp-local-offset:"
+
+
+def _page(max_results: Any, next_token: Any, *, filtered: bool) -> tuple[int, int]:
+    """The first index and size of the ListJobs page that ``maxResults``/``nextToken`` ask for."""
+    limit = LIST_JOBS_FILTERED_PAGE if filtered else LIST_JOBS_PAGE
+    if max_results is not None and (
+        not isinstance(max_results, int) or isinstance(max_results, bool) or max_results < 1
+    ):
+        raise ClientException(f"maxResults is {max_results!r}: the minimum value is 1")
+    start = 0
+    if next_token is not None:
+        offset = str(next_token).removeprefix(_TOKEN_PREFIX)
+        if not str(next_token).startswith(_TOKEN_PREFIX) or not (offset.isascii() and offset.isdigit()):
+            raise ClientException(f"nextToken {next_token!r} is not a token a ListJobs answer returned")
+        start = int(offset)
+    return start, min(limit, max_results or limit)
+
+
+def _token(offset: int) -> str:
+    # An offset into the listing as it is when the next page is asked for: jobs added in between may shift
+    # it (AWS's tokens are opaque; the docs say nothing of a listing that changes between pages).
+    return f"{_TOKEN_PREFIX}{offset}"
 
 
 def _matches(job: MnpJob, entry: dict[str, Any]) -> bool:

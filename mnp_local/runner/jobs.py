@@ -45,6 +45,7 @@ class MnpJob(Job):
         timeout: dict[str, int] | None,
         depends_on: list[dict[str, str]] | None,
         tags: dict[str, str] | None,
+        propagate_tags: bool | None = None,
         provided_job_id: str | None = None,
     ) -> None:
         super().__init__(
@@ -64,6 +65,9 @@ class MnpJob(Job):
             tags=tags,
         )
         self.lock = threading.RLock()
+        #: SubmitJob's ``propagateTags``: "When specified, this overrides the tag propagation setting in the
+        #: job definition" (API reference, SubmitJob); None: the definition's.
+        self.propagate_tags = propagate_tags
         self.started_ms: int | None = None
         self.stopped_ms: int | None = None
         self.is_cancelled = False
@@ -139,7 +143,9 @@ class MnpJob(Job):
                 "tags": self.backend.list_tags_for_resource(self.arn),
                 "attempts": copy.deepcopy(self.attempt_details),
                 "platformCapabilities": list(self.job_definition.platform_capabilities or []),
-                "propagateTags": bool(self.job_definition.propagate_tags),
+                "propagateTags": bool(
+                    self.job_definition.propagate_tags if self.propagate_tags is None else self.propagate_tags
+                ),
             }
         )
         if self.timeout:

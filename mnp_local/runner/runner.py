@@ -229,6 +229,7 @@ class Runner:
             "parameters": request.get("parameters"),
             "timeout": request.get("timeout"),
             "depends_on": request.get("dependsOn"),
+            "propagate_tags": request.get("propagateTags"),
         }
         parent = MnpParentJob(
             name=request["jobName"],
@@ -316,11 +317,61 @@ def _dependency_problems(backend: Any, depends_on: Any) -> list[str]:
     return [f"dependsOn: job {job_id} does not exist" for job_id in unknown]
 
 
+#: RetryStrategy ``evaluateOnExit``: "Array of up to 5 objects that specify the conditions where jobs are
+#: retried or failed. If this parameter is specified, then the attempts parameter must also be specified."
+#: (API reference, RetryStrategy). EvaluateOnExit ``action``: "Valid Values: RETRY | EXIT", "The values aren't
+#: case sensitive"; every pattern "can contain up to 512 characters"; ``onExitCode`` "can contain only
+#: numbers, and can end with an asterisk (*)" (API reference, EvaluateOnExit).
+MAX_EVALUATE_ON_EXIT = 5
+MAX_EXIT_PATTERN_LENGTH = 512
+RETRY_ACTIONS = ("RETRY", "EXIT")
+_EXIT_CODE_PATTERN = re.compile(r"[0-9]*\*?")
+
+
+def _evaluate_on_exit_problems(strategy: Mapping[str, Any]) -> list[str]:
+    """What is wrong with SubmitJob's ``retryStrategy.evaluateOnExit`` (a definition's was checked when it was
+    registered). The characters the docs allow in ``onReason``/``onStatusReason`` are not checked: AWS's own
+    reasons (``CannotPullContainerError: ...``, ``Host EC2 ...``) are the values those patterns match."""
+    rules = strategy.get("evaluateOnExit")
+    if rules is None:
+        return []
+    if not isinstance(rules, list):
+        return [f"retryStrategy.evaluateOnExit is {rules!r}: give a list of conditions"]
+    problems = []
+    if "attempts" not in strategy:
+        problems.append("retryStrategy: with evaluateOnExit, attempts must also be specified")
+    if len(rules) > MAX_EVALUATE_ON_EXIT:
+        problems.append(
+            f"retryStrategy.evaluateOnExit has {len(rules)} conditions: specify up to {MAX_EVALUATE_ON_EXIT}"
+        )
+    for index, rule in enumerate(rules):
+        where = f"retryStrategy.evaluateOnExit[{index}]"
+        if not isinstance(rule, dict):
+            problems.append(f"{where} is {rule!r}: give an object with an action")
+            continue
+        action = rule.get("action")
+        if not isinstance(action, str) or action.upper() not in RETRY_ACTIONS:
+            problems.append(f"{where}.action is {action!r}: use RETRY or EXIT")
+        for field in ("onExitCode", "onReason", "onStatusReason"):
+            pattern = rule.get(field)
+            if pattern is None:
+                continue
+            if not isinstance(pattern, str) or not 1 <= len(pattern) <= MAX_EXIT_PATTERN_LENGTH:
+                problems.append(f"{where}.{field} must be a pattern of 1 to {MAX_EXIT_PATTERN_LENGTH} characters")
+            elif field == "onExitCode" and not _EXIT_CODE_PATTERN.fullmatch(pattern):
+                problems.append(
+                    f"{where}.onExitCode {pattern!r} can contain only numbers, optionally ending with an asterisk (*)"
+                )
+    return problems
+
+
 def _retry_strategy(submitted: Any, defined: Any, problems: list[str]) -> dict[str, Any] | None:
     """SubmitJob's ``retryStrategy`` "overrides the retry strategy defined in the job definition"."""
     strategy = submitted if submitted else (defined or None)
     if not strategy:
         return None
+    if submitted:
+        problems.extend(_evaluate_on_exit_problems(submitted))
     attempts = strategy.get("attempts", MIN_RETRY_ATTEMPTS)
     if (
         not isinstance(attempts, int)
