@@ -50,7 +50,7 @@ from mnp_toolkit.lint.source import (
     parse_yaml,
     parse_yaml_document,
 )
-from mnp_toolkit.lint.template import Template
+from mnp_toolkit.lint.template import Template, is_intrinsic_key
 
 __all__ = [
     "MAX_TEMPLATE_BYTES",
@@ -234,19 +234,38 @@ def check_template_shape(body: Any, *, name: str, require_resources: bool = True
 def _check_mappings(mappings: Mapping[str, Any], *, name: str) -> None:
     """CloudFormation takes only literal values in ``Mappings`` ("You can't include parameters, pseudo
     parameters, or intrinsic functions in the Mappings section", CloudFormation User Guide, Mappings
-    syntax). A ``Fn::FindInMap`` there could also point back at itself: refuse it before it is resolved."""
+    syntax). A ``Fn::FindInMap`` there could also point back at itself: refuse it before it is resolved.
+
+    Literal objects inside a value's list are data, not functions, and are kept: aws-genomics-workflows
+    maps ``tags`` to a list of ``{Key, Value}`` objects, which CloudFormation deploys and cfn-lint's
+    Mappings schema allows (an ``array`` of any items). Only an intrinsic function (a one-key ``Ref``,
+    ``Condition`` or ``Fn::...`` object) at any depth is refused: the resolver would evaluate it."""
     for map_name, top in mappings.items():
         for top_key, second in top.items() if isinstance(top, Mapping) else ():
             for second_key, value in second.items() if isinstance(second, Mapping) else ():
-                items = value if isinstance(value, list) else [value]
-                nested = next((item for item in items if isinstance(item, Mapping)), None)
-                if nested is not None:
-                    function = next(iter(nested), "")
+                function = _intrinsic_key_in(value)
+                if function is not None:
                     where = "/".join(json.dumps(str(part))[:40] for part in (map_name, top_key, second_key))
                     raise TemplateLoadError(
                         f"{name}: Mappings {where}: a mapping value must be a string, number or list, not "
                         f"{json.dumps(str(function))[:40]} (CloudFormation takes no intrinsic functions in Mappings)"
                     )
+
+
+def _intrinsic_key_in(value: Any) -> str | None:
+    """The key of the first intrinsic function in ``value`` (a one-key ``Ref``/``Condition``/``Fn::...``
+    mapping, as :func:`~mnp_toolkit.lint.template.is_literal` sees it), or None for a literal value. Lists
+    and objects are walked without recursion, so a value nested to the loader's limit costs no stack."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Mapping):
+            if len(item) == 1 and is_intrinsic_key(next(iter(item))):
+                return str(next(iter(item)))
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
 
 
 def _check_resource_shape(logical_id: Any, definition: Any, *, name: str) -> None:

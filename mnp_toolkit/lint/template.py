@@ -186,7 +186,8 @@ def _add_name(template: Template, name: str, path: str, found: list[ValueOrigin]
             )
 
 
-def _is_intrinsic_key(key: Any) -> bool:
+def is_intrinsic_key(key: Any) -> bool:
+    """``Ref``, ``Condition`` or ``Fn::...``: the key of a one-key mapping that is an intrinsic function."""
     return isinstance(key, str) and (key in {"Ref", "Condition"} or key.startswith("Fn::"))
 
 
@@ -195,7 +196,7 @@ def is_literal(value: Any, *, depth: int = 0) -> bool:
     if depth > 64:
         return False
     if isinstance(value, Mapping):
-        if len(value) == 1 and _is_intrinsic_key(next(iter(value))):
+        if len(value) == 1 and is_intrinsic_key(next(iter(value))):
             return False
         return all(is_literal(item, depth=depth + 1) for item in value.values())
     if isinstance(value, list):
