@@ -43,7 +43,7 @@ def _read_acknowledgements(
     acknowledged: dict[str, str] = {}
     problems: list[Finding] = []
     where = f"resource {resource.logical_id}" if resource else "the template's Metadata"
-    base: tuple[str | int, ...] = ("Resources", resource.logical_id) if resource else ()
+    base: tuple[str | int, ...] = resource.pointer if resource else ()
     entries = raw if isinstance(raw, list) else [raw]
 
     def invalid(message: str, index: int) -> None:
@@ -137,9 +137,7 @@ def _evaluate(rule: Rule, resource: Resource, template: Template) -> Iterable[Fi
                 path=resource.cdk_path,
                 message=problem.message,
                 fix=problem.fix or rule.fix,
-                pointer=resource_pointer(
-                    resource.logical_id, property_path(rule.id, resource.properties, problem.path)
-                ),
+                pointer=resource_pointer(resource.pointer, property_path(rule.id, resource.properties, problem.path)),
             )
     elif isinstance(result, Unverifiable):
         note = unknowable_values_note(resource)
@@ -151,7 +149,7 @@ def _evaluate(rule: Rule, resource: Resource, template: Template) -> Iterable[Fi
             path=resource.cdk_path,
             message=f"Could not verify: {result.reason}" + (f" ({note})" if note else ""),
             fix=rule.fix,
-            pointer=resource_pointer(resource.logical_id, property_path(rule.id, resource.properties)),
+            pointer=resource_pointer(resource.pointer, property_path(rule.id, resource.properties)),
         )
 
 

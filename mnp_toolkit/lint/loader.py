@@ -40,6 +40,7 @@ from typing import Any
 from mnp_toolkit.files import FileRefused, read_regular_file
 from mnp_toolkit.lint.engine import INVALID_ACKNOWLEDGEMENT_ID, MIN_REASON_LENGTH
 from mnp_toolkit.lint.findings import Finding
+from mnp_toolkit.lint.language_extensions import FOR_EACH_PREFIX, MAX_LOOP_DEPTH, ExpansionTooLarge
 from mnp_toolkit.lint.rule import Level
 from mnp_toolkit.lint.source import (
     SHORT_FORM_TAGS,
@@ -216,7 +217,12 @@ def check_template_shape(body: Any, *, name: str, require_resources: bool = True
         if value is not None and not isinstance(value, Mapping):
             raise TemplateLoadError(f"{name}: '{section}' must be a mapping, got {type(value).__name__}")
     _check_mappings(body.get("Mappings") or {}, name=name)
-    for logical_id, definition in (body.get("Resources") or {}).items():
+    _check_resources(body.get("Resources") or {}, name=name, depth=0)
+    return body
+
+
+def _check_resources(resources: Mapping[Any, Any], *, name: str, depth: int) -> None:
+    for logical_id, definition in resources.items():
         # The common case first and without formatting: this runs once per resource.
         if (
             type(definition) is dict
@@ -227,8 +233,26 @@ def check_template_shape(body: Any, *, name: str, require_resources: bool = True
             and type(definition.get("Metadata", {})) is dict
         ):
             continue
+        if isinstance(logical_id, str) and logical_id.startswith(FOR_EACH_PREFIX):
+            _check_loop_shape(logical_id, definition, name=name, depth=depth)
+            continue
         _check_resource_shape(logical_id, definition, name=name)
-    return body
+
+
+def _check_loop_shape(key: str, loop: Any, *, name: str, depth: int) -> None:
+    """``Fn::ForEach::Name: [Identifier, Collection, {OutputKey: resource, ...}]`` (AWS::LanguageExtensions;
+    CloudFormation Template Reference, Fn::ForEach), nested at most five deep."""
+    shown = json.dumps(key)[:60]
+    if not (isinstance(loop, list) and len(loop) == 3 and isinstance(loop[0], str) and loop[0]):
+        raise TemplateLoadError(
+            f"{name}: resource loop {shown} must be a list of an identifier, a collection and a mapping of "
+            "resources (Fn::ForEach, AWS::LanguageExtensions)"
+        )
+    if not isinstance(loop[2], Mapping):
+        raise TemplateLoadError(f"{name}: resource loop {shown}: its third item must be a mapping of resources")
+    if depth + 1 > MAX_LOOP_DEPTH:
+        raise TemplateLoadError(f"{name}: resource loop {shown} is nested more than {MAX_LOOP_DEPTH} deep")
+    _check_resources(loop[2], name=name, depth=depth + 1)
 
 
 def _check_mappings(mappings: Mapping[str, Any], *, name: str) -> None:
@@ -290,7 +314,10 @@ def load_template_file(path: Path, *, name: str | None = None, require_resources
     text = read_text_file(path, name=shown_path(name))
     body, source = parse_template_source(text, name=shown_path(name), kind=_kind_of(path))
     check_template_shape(body, name=shown_path(name), require_resources=require_resources)
-    return Template(body, path=name, source=source)
+    try:
+        return Template(body, path=name, source=source)
+    except ExpansionTooLarge as error:
+        raise TemplateLoadError(f"{shown_path(name)}: {error}") from None
 
 
 # ------------------------------------------------------------------------------------------- cdk.out

@@ -90,6 +90,7 @@ def property_path(rule_id: str, properties: Mapping[str, Any], explicit: Path | 
     return next((path for path in candidates if _has(properties, path)), candidates[0])
 
 
-def resource_pointer(logical_id: str, path: Path) -> Path:
-    """The path from the template root: ``("Resources", logical_id, "Properties", *path)``."""
-    return ("Resources", logical_id, "Properties", *path)
+def resource_pointer(resource: Path, path: Path) -> Path:
+    """The path from the template root: ``(*resource, "Properties", *path)``, where ``resource`` is where the
+    resource is written (``("Resources", logical_id)``, or inside its ``Fn::ForEach`` loop)."""
+    return (*resource, "Properties", *path)

@@ -18,6 +18,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from mnp_toolkit.lint.language_extensions import expand_resources, has_loops
+
 if TYPE_CHECKING:
     from mnp_toolkit.lint.source import Source
 
@@ -270,6 +272,13 @@ class Resource:
     properties: Mapping[str, Any]
     metadata: Mapping[str, Any]
     template: Template = field(repr=False, compare=False)
+    #: Where the resource is written in the template: ``("Resources", logical_id)``, or the place in its
+    #: ``Fn::ForEach`` loop (:mod:`mnp_toolkit.lint.language_extensions`); findings point below it.
+    written_at: tuple[str | int, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def pointer(self) -> tuple[str | int, ...]:
+        return self.written_at or ("Resources", self.logical_id)
 
     @property
     def cdk_path(self) -> str | None:
@@ -345,21 +354,33 @@ class Template:
         # Rules ask "every resource of type T" once per resource they check; an index keeps that O(|T|)
         # instead of a scan of the whole template (the template is read-only once built).
         self._by_type: dict[str, list[Resource]] = {}
-        for logical_id, definition in raw_resources.items() if isinstance(raw_resources, Mapping) else ():
-            if not isinstance(definition, Mapping):
-                continue
-            properties = definition.get("Properties")
-            metadata = definition.get("Metadata")
-            resource = Resource(
-                logical_id=str(logical_id),
-                type=str(definition.get("Type", "")),
-                properties=properties if isinstance(properties, Mapping) else {},
-                metadata=metadata if isinstance(metadata, Mapping) else {},
-                template=self,
-            )
-            self.resources[resource.logical_id] = resource
+        if not isinstance(raw_resources, Mapping):
+            raw_resources = {}
+        if has_loops(raw_resources):
+            # AWS::LanguageExtensions: CloudFormation expands Fn::ForEach before it deploys, so rules see
+            # the expanded resources (an unknown collection: one copy whose loop values are UNKNOWN).
+            for expanded in expand_resources(raw_resources, self.resolve):
+                self._add(expanded.logical_id, expanded.definition, expanded.pointer)
+        else:
+            for logical_id, definition in raw_resources.items():
+                self._add(logical_id, definition, ())
         for resource in self.resources.values():
             self._by_type.setdefault(resource.type, []).append(resource)
+
+    def _add(self, logical_id: Any, definition: Any, written_at: tuple[str | int, ...]) -> None:
+        if not isinstance(definition, Mapping):
+            return
+        properties = definition.get("Properties")
+        metadata = definition.get("Metadata")
+        resource = Resource(
+            logical_id=str(logical_id),
+            type=str(definition.get("Type", "")),
+            properties=properties if isinstance(properties, Mapping) else {},
+            metadata=metadata if isinstance(metadata, Mapping) else {},
+            template=self,
+            written_at=written_at,
+        )
+        self.resources[resource.logical_id] = resource
 
     # ------------------------------------------------------------------ lookup
 
