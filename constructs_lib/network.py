@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import CfnResource, RemovalPolicy, Stack, Token
+from aws_cdk import Acknowledgment, CfnResource, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -171,6 +171,17 @@ class MnpNetwork(Construct):
             ],
         )
         self.vpc = vpc
+        if availability_zones is not None:
+            # The CDK's default rules (cfn-lint W3010) warn about literal AZs in subnets; here they are the
+            # caller's explicit choice (a cluster placement group and a capacity reservation live in one
+            # named AZ), so the warning is acknowledged with that reason instead of shown on every synth.
+            Validations.of(vpc).acknowledge(
+                Acknowledgment(
+                    id="CloudFormation-Validate::W3010",
+                    reason="The Availability Zones are named on purpose (availability_zones): the compute "
+                    "subnets must be in the AZ of the cluster placement group and of any capacity reservation.",
+                )
+            )
         stack = Stack.of(self)
         allowed_accounts = [stack.account, *accounts]
         if s3_gateway_endpoint:

@@ -279,6 +279,24 @@ class MnpEnvironmentStack(cdk.Stack):
             ],
         )
 
+    @property
+    def availability_zones(self) -> list[str]:
+        """The AZs the config names (``network.availability_zones``, or an existing network's AZ); otherwise
+        the CDK's own answer.
+
+        ``ec2.Vpc`` reads the stack's AZs to check that given ones are a subset of them, and for a stack
+        with a concrete account the CDK's answer is a context lookup (``availability-zones``): without
+        this override, naming the AZs in the config would not spare the lookup, and `cdk synth` with no
+        credentials would fail with "Need to perform AWS calls". The CDK documents overriding this
+        getter as the way to choose AZs (``Stack.availabilityZones``)."""
+        network = self.config.network if hasattr(self, "config") else None
+        if isinstance(network, ExistingNetwork):
+            return [network.availability_zone]
+        if network is not None and network.availability_zones:
+            return list(network.availability_zones)
+        zones: list[str] = super().availability_zones
+        return zones
+
     def _encryption_key(self, config: MnpConfig) -> kms.IKey | None:
         """``security.kms_key``: a key the stack creates (``create``), one of the account's by ARN, or none."""
         setting = config.security.kms_key

@@ -177,6 +177,9 @@ def test_examples_pass_cfn_lint_the_rule_pack_and_cdk_nag(config_name: str) -> N
     from mnp_toolkit.lint.template import Template as CfnTemplate
 
     synthesized = synthesize_config(config_name)
+    # No context lookup: `cdk synth` of an example needs no AWS account or credentials.
+    manifest = json.loads((synthesized.assembly_dir / "manifest.json").read_text())
+    assert manifest.get("missing") is None, manifest["missing"]
     # W3010 (hard-coded Availability Zones) is intended where a config pins them: a capacity reservation
     # lives in one AZ, and a stack with env.region lists its AZs rather than look them up.
     pinned = synthesized.stack.config.network.mode == "new" and synthesized.stack.config.network.availability_zones
