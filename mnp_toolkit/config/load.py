@@ -9,11 +9,21 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import (
-    ValidationError,
-)
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from mnp_toolkit.config.model import ConfigError, MnpConfig, unknown_key_message
+from mnp_toolkit.config.model import (
+    ComputeEnvironmentConfig,
+    ConfigError,
+    Environment,
+    ExistingNetwork,
+    JobDefinitionConfig,
+    JobQueueConfig,
+    MnpConfig,
+    Network,
+    NewNetwork,
+    cross_section_problems,
+    unknown_key_message,
+)
 from mnp_toolkit.files import FileRefused, read_regular_file
 
 
@@ -33,7 +43,9 @@ def _location(loc: Sequence[Any]) -> str:
 _RELATIVE_FIELD = re.compile(r"^[a-z_]+(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)*: ")
 
 
-def format_validation_error(error: ValidationError, *, source: str) -> str:
+def format_validation_error(error: ValidationError, *, source: str, also: Sequence[str] = ()) -> str:
+    """Every problem of ``error`` on its own line naming its field, then the problems in ``also`` (lines
+    found beside it, such as :func:`cross_section_problems` on the entries that did validate)."""
     problems: list[str] = []
     for item in error.errors(include_url=False):
         message = item["msg"].removeprefix("Value error, ")
@@ -56,6 +68,7 @@ def format_validation_error(error: ValidationError, *, source: str) -> str:
             )
         else:
             problems.append(f"{where}: {message}{shown}")
+    problems += [line for line in also if line not in problems]
     header = f"{source}: {len(problems)} problem{'' if len(problems) == 1 else 's'} in the MNP config:"
     return "\n".join([header, *(f"  - {problem}" for problem in problems)])
 
@@ -66,7 +79,65 @@ def parse_config(data: Any, *, source: str = "<config>") -> MnpConfig:
     try:
         return MnpConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(format_validation_error(error, source=source)) from None
+        also = _checks_beside(data, error)
+        raise ConfigError(format_validation_error(error, source=source, also=also)) from None
+
+
+#: The list sections whose entries are checked one by one when the whole config fails validation.
+_LIST_SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
+    ("compute_environments", ComputeEnvironmentConfig),
+    ("job_queues", JobQueueConfig),
+    ("job_definitions", JobDefinitionConfig),
+)
+
+
+def _checks_beside(data: Mapping[str, Any], error: ValidationError) -> list[str]:
+    """The cross-section checks (references, sizing, Region and AZs) on what did validate.
+
+    pydantic runs a model's own checks only once all its fields are valid, so a single typo in one job
+    definition would hide that a queue names an unknown compute environment. Each section and list entry
+    is validated on its own here, and :func:`cross_section_problems` runs on the valid ones (a failed
+    entry's name still counts as defined). Nothing is added when those checks already ran (an error at the
+    top level) or when a list section itself is missing or not a list."""
+    if any(not item["loc"] for item in error.errors(include_url=False)):
+        return []
+    sections: dict[str, list[Any]] = {}
+    unchecked: dict[str, set[str]] = {}
+    for key, model in _LIST_SECTIONS:
+        raw = data.get(key, [] if key == "job_definitions" else None)
+        if not isinstance(raw, list):
+            return []
+        entries: list[Any] = []
+        for item in raw:
+            try:
+                entries.append(model.model_validate(item))
+            except ValidationError:
+                entries.append(None)
+                name = item.get("name") if isinstance(item, Mapping) else None
+                if isinstance(name, str):
+                    unchecked.setdefault(key, set()).add(name)
+        sections[key] = entries
+    env: Environment | None
+    network: NewNetwork | ExistingNetwork | None
+    try:
+        env = Environment.model_validate(data.get("env", {}))
+    except ValidationError:
+        env = None
+    try:
+        network = _NETWORK.validate_python(data.get("network", {}))
+    except ValidationError:
+        network = None
+    return cross_section_problems(
+        env=env,
+        network=network,
+        compute_environments=sections["compute_environments"],
+        job_queues=sections["job_queues"],
+        job_definitions=sections["job_definitions"],
+        unchecked_names=unchecked,
+    )
+
+
+_NETWORK: TypeAdapter[NewNetwork | ExistingNetwork] = TypeAdapter(Network)
 
 
 #: The largest config file read. An MNP config is a few KB (the shipped ones are under 2 KB); 1 MiB

@@ -24,6 +24,7 @@ from mnp_toolkit.config.model import (
     MnpConfig,
     NewNetwork,
     NodeGroupConfig,
+    SecurityConfig,
     ShareConfig,
 )
 
@@ -56,6 +57,7 @@ def markdown_reference() -> str:
     sections: list[tuple[str, type[BaseModel]]] = [
         ("Top level", MnpConfig),
         ("env", Environment),
+        ("security", SecurityConfig),
         ("network (mode: new)", NewNetwork),
         ("network (mode: existing)", ExistingNetwork),
         ("compute_environments[]", ComputeEnvironmentConfig),
@@ -79,6 +81,12 @@ def markdown_reference() -> str:
         "The file is UTF-8 YAML of at most 1 MiB. Only `true`/`false` are booleans (not YAML 1.1's `yes`/`off`), "
         "a key written twice in one mapping is an error (merge keys `<<` may still be overridden), and aliases, "
         "nesting and integers are bounded: each problem is one line naming the file, the line and the fix.",
+        "",
+        "A config that cannot be used is reported all at once, one line per problem naming its field (for example "
+        "`job_definitions[0].main_node`), the rule and the fix, and the app exits 2 with no traceback: "
+        "`python -m mnp_toolkit.config check PATH` and `python app.py` exit 2; `cdk synth` prints the same lines, "
+        "then `Subprocess exited with error 2`, and exits 1 (the CDK CLI's code for any failed app). Warnings "
+        "(what the rule pack will warn about, such as MNP101 or MNP109) are printed and do not fail.",
         "",
     ]
     for title, model in sections:

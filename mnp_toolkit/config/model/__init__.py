@@ -40,7 +40,14 @@ from mnp_toolkit.config.model.job_definitions import (
 )
 from mnp_toolkit.config.model.network import AzName, Cidr, Environment, ExistingNetwork, Network, NewNetwork, RegionName
 from mnp_toolkit.config.model.queues import FairShareConfig, JobQueueConfig, ShareConfig
-from mnp_toolkit.config.model.root import MAX_JOB_RESOURCES, MnpConfig, Tags, model_at, unknown_key_message
+from mnp_toolkit.config.model.root import (
+    MAX_JOB_RESOURCES,
+    MnpConfig,
+    Tags,
+    cross_section_problems,
+    model_at,
+    unknown_key_message,
+)
 from mnp_toolkit.config.model.security import SecurityConfig
 
 __all__ = [
@@ -77,6 +84,7 @@ __all__ = [
     "SecurityConfig",
     "ShareConfig",
     "Tags",
+    "cross_section_problems",
     "model_at",
     "schema_rule",
     "unknown_key_message",

@@ -5,7 +5,7 @@ budget) and the explanation of an unknown key (:func:`unknown_key_message`: the 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -77,117 +77,14 @@ class MnpConfig(_Model):
     )
 
     @model_validator(mode="after")
-    def _network_fits_env(self) -> MnpConfig:
-        network = self.network
-        region = self.env.region
-        zones = network.availability_zones if isinstance(network, NewNetwork) else [network.availability_zone]
-        if region and zones:
-            wrong = [zone for zone in zones or [] if zone[:-1] != region]
-            if wrong:
-                raise ValueError(f"network: Availability Zone(s) {', '.join(wrong)} are not in env.region {region}")
-        if (
-            isinstance(network, NewNetwork)
-            and not network.availability_zones
-            and region is None
-            and network.max_azs > 2
-        ):
-            raise ValueError(
-                f"network.max_azs {network.max_azs}: a stack with no env.region can only span 2 AZs (the CDK "
-                "cannot list the Region's AZs without one); set env.region, or network.availability_zones"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _references(self) -> MnpConfig:
-        problems: list[str] = []
-        for kind, names in (
-            ("compute_environments", [ce.name for ce in self.compute_environments]),
-            ("job_queues", [queue.name for queue in self.job_queues]),
-            ("job_definitions", [jd.name for jd in self.job_definitions]),
-        ):
-            duplicates = sorted({name for name in names if names.count(name) > 1})
-            if duplicates:
-                problems.append(f"{kind}: names must be unique, repeated: {', '.join(duplicates)}")
-        environments = {ce.name: ce for ce in self.compute_environments}
-        queues = {queue.name: queue for queue in self.job_queues}
-        for index, queue in enumerate(self.job_queues):
-            for name in queue.compute_environments:
-                if name not in environments:
-                    problems.append(
-                        f"job_queues[{index}].compute_environments: unknown compute environment {name!r} "
-                        f"(defined: {', '.join(environments)})"
-                    )
-            architectures = instance_types.architectures_of(
-                [
-                    item
-                    for name in queue.compute_environments
-                    if name in environments
-                    for item in environments[name].instance_types
-                ]
-            )
-            if len(architectures) > 1:
-                problems.append(f"job_queues[{index}]: its compute environments mix x86_64 and arm64")
-        for index, jd in enumerate(self.job_definitions):
-            found = queues.get(jd.queue)
-            if found is None:
-                problems.append(
-                    f"job_definitions[{index}].queue: unknown job queue {jd.queue!r} (defined: {', '.join(queues)})"
-                )
-                continue
-            queue = found
-            candidates = [environments[name] for name in queue.compute_environments if name in environments]
-            launchable = [
-                ce
-                for ce in candidates
-                if any(instance_types.covers(listed, jd.instance_type) for listed in ce.instance_types)
-            ]
-            if candidates and not launchable:
-                problems.append(
-                    f"job_definitions[{index}].instance_type: {jd.instance_type} is not in the instance_types of any "
-                    f"compute environment of queue {queue.name!r}; add it (or its family) there"
-                )
-            for ce in launchable:
-                if ce.max_vcpus is None and jd.required_vcpus is None:
-                    problems.append(
-                        f"compute_environments[{self.compute_environments.index(ce)}].max_vcpus: not set, and the "
-                        f"toolkit does not know instance type {jd.instance_type} of job definition {jd.name!r}, so the "
-                        f"vCPUs of its {jd.num_nodes} nodes cannot be derived; set max_vcpus"
-                    )
-                if ce.max_vcpus is not None and jd.required_vcpus is not None and ce.max_vcpus < jd.required_vcpus:
-                    problems.append(
-                        f"compute_environments[{self.compute_environments.index(ce)}].max_vcpus: {ce.max_vcpus} is "
-                        f"less than job definition {jd.name!r} needs ({jd.num_nodes} nodes x "
-                        f"{jd.vcpus_per_node} vCPUs = {jd.required_vcpus}); raise it or leave it unset"
-                    )
-            if jd.efa and not all(ce.efa for ce in launchable):
-                problems.append(
-                    f"job_definitions[{index}].efa: set efa: true on the compute environments of queue "
-                    f"{queue.name!r} too"
-                )
-        queued = {name for queue in self.job_queues for name in queue.compute_environments}
-        for index, ce in enumerate(self.compute_environments):
-            if ce.name not in queued:
-                problems.append(
-                    f"compute_environments[{index}]: {ce.name!r} is in no job queue; add it to one or remove it"
-                )
-            elif ce.max_vcpus is None and not self.compute_environment_job_definitions(ce.name):
-                problems.append(
-                    f"compute_environments[{index}].max_vcpus: not set, and no job definition of its queues can run "
-                    f"on it to size it from; set max_vcpus"
-                )
-            if ce.ami is not None and ce.ami.image_id is not None and self.env.region is None:
-                problems.append(
-                    f"compute_environments[{index}].ami.image_id: an AMI ID exists in one Region only, and the stack "
-                    "has no env.region; set env.region, or use ami.ssm_parameter (resolved in the deploy Region)"
-                )
-        roles = self.job_role_costs()
-        resources = len(self.job_definitions) + sum(roles.values())
-        if resources > MAX_JOB_RESOURCES:
-            problems.append(
-                f"job_definitions: {len(self.job_definitions)} job definitions and {len(roles)} job role(s) make "
-                f"{resources} resources, more than the {MAX_JOB_RESOURCES} one stack can hold beside the environment "
-                "(CloudFormation allows 500); share job_role settings between job definitions or split the stack"
-            )
+    def _cross_section_checks(self) -> MnpConfig:
+        problems = cross_section_problems(
+            env=self.env,
+            network=self.network,
+            compute_environments=list(self.compute_environments),
+            job_queues=list(self.job_queues),
+            job_definitions=list(self.job_definitions),
+        )
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -196,17 +93,19 @@ class MnpConfig(_Model):
         """The job roles the stack creates (job definitions with equal settings share one), each with the
         resources it takes: the role (its S3 access inline), plus the policy the CDK adds for ECS Exec.
         Roles given by ARN are imported and cost nothing."""
-        costs: dict[tuple[Any, ...], int] = {}
-        for jd in self.job_definitions:
-            key = jd.job_role_key
-            if key is not None:
-                costs[key] = 1 + (1 if jd.ecs_exec else 0)
-        return costs
+        return _job_role_costs(self.job_definitions)
 
     @property
     def warnings(self) -> list[str]:
         """What the rule pack will warn about in the stack this config builds, with field paths."""
-        return [
+        spread = [
+            f"compute_environments[{index}].placement_group: is false, so the nodes of an MNP job may land far "
+            "apart, with higher latency and lower bandwidth between them (MNP101; fix: set placement_group: true; "
+            "jobs whose nodes hardly talk to each other may keep false and this warning)"
+            for index, ce in enumerate(self.compute_environments)
+            if not ce.placement_group
+        ]
+        return spread + [
             f"job_definitions[{index}].{verdict}"
             for index, jd in enumerate(self.job_definitions)
             for verdict in jd.warnings
@@ -218,13 +117,217 @@ class MnpConfig(_Model):
         environment = next((ce for ce in self.compute_environments if ce.name == name), None)
         if environment is None:
             return []
-        queue_names = {queue.name for queue in self.job_queues if name in queue.compute_environments}
+        return _runnable_job_definitions(environment, self.job_queues, self.job_definitions)
+
+
+def _job_role_costs(job_definitions: Sequence[JobDefinitionConfig | None]) -> dict[tuple[Any, ...], int]:
+    costs: dict[tuple[Any, ...], int] = {}
+    for jd in job_definitions:
+        key = None if jd is None else jd.job_role_key
+        if jd is not None and key is not None:
+            costs[key] = 1 + (1 if jd.ecs_exec else 0)
+    return costs
+
+
+def _runnable_job_definitions(
+    environment: ComputeEnvironmentConfig,
+    job_queues: Sequence[JobQueueConfig | None],
+    job_definitions: Sequence[JobDefinitionConfig | None],
+) -> list[JobDefinitionConfig]:
+    """The job definitions of ``environment``'s queues whose instance type it can launch."""
+    queue_names = {queue.name for queue in job_queues if queue and environment.name in queue.compute_environments}
+    return [
+        jd
+        for jd in job_definitions
+        if jd is not None
+        and jd.queue in queue_names
+        and any(instance_types.covers(listed, jd.instance_type) for listed in environment.instance_types)
+    ]
+
+
+def _zone_problems(env: Environment | None, network: NewNetwork | ExistingNetwork | None) -> list[str]:
+    if env is None or network is None:
+        return []
+    region = env.region
+    if isinstance(network, NewNetwork):
+        field, zones = "network.availability_zones", network.availability_zones or []
+    else:
+        field, zones = "network.availability_zone", [network.availability_zone]
+    wrong = [zone for zone in zones if region and zone[:-1] != region]
+    if wrong:
         return [
-            jd
-            for jd in self.job_definitions
-            if jd.queue in queue_names
-            and any(instance_types.covers(listed, jd.instance_type) for listed in environment.instance_types)
+            f"{field}: {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not in env.region {region} (an "
+            f"Availability Zone is its Region's name plus a letter); name AZs of {region} such as {region}a, or "
+            f"set env.region to the Region of {wrong[0]}"
         ]
+    if isinstance(network, NewNetwork) and not network.availability_zones and region is None and network.max_azs > 2:
+        return [
+            f"network.max_azs: {network.max_azs}, but a stack with no env.region can only span 2 AZs (the CDK "
+            "cannot list the Region's AZs without one); set env.region, or network.availability_zones"
+        ]
+    return []
+
+
+#: Addresses of the compute subnet a new network gives the nodes: MnpNetwork's private subnets are /19, and
+#: AWS reserves the first four and the last address of every subnet (VPC user guide, "Subnet CIDR blocks").
+COMPUTE_SUBNET_ADDRESSES = 2 ** (32 - 19) - 5
+
+
+def _subnet_room_problem(index: int, jd: JobDefinitionConfig, ce: ComputeEnvironmentConfig) -> str | None:
+    """A job whose nodes need more private IPv4 addresses than the compute subnet has: instances past the
+    last free address fail to launch and the job waits in RUNNABLE. Each node takes one address per EFA
+    interface (the constructs attach EFA with ENA interfaces, which have IPv4 addresses; EC2 user guide, "Create
+    and attach an Elastic Fabric Adapter": only an EFA-only interface has none)
+    or one for its only interface, plus one for the container's own awsvpc network interface (Batch user
+    guide, mnp-ce: "Each multi-node parallel job container gets its own elastic network interface")."""
+    facts = instance_types.lookup(jd.instance_type)
+    if facts is None:
+        return None
+    per_node = (max(facts.max_efa_interfaces, 1) if ce.efa else 1) + 1
+    needed = jd.num_nodes * per_node
+    if needed <= COMPUTE_SUBNET_ADDRESSES:
+        return None
+    return (
+        f"job_definitions[{index}].num_nodes: {jd.num_nodes} nodes of {jd.instance_type} on compute environment "
+        f"{ce.name!r} need {needed:,} private IPv4 addresses ({per_node} a node: "
+        f"{'its EFA interfaces' if ce.efa else 'the instance'} and the container's network interface), more than "
+        f"the {COMPUTE_SUBNET_ADDRESSES:,} of the /19 compute subnet; the nodes past that would never launch "
+        f"(fix: at most {COMPUTE_SUBNET_ADDRESSES // per_node} nodes, or a network you size yourself: mode: existing)"
+    )
+
+
+def cross_section_problems(
+    *,
+    env: Environment | None,
+    network: NewNetwork | ExistingNetwork | None,
+    compute_environments: Sequence[ComputeEnvironmentConfig | None],
+    job_queues: Sequence[JobQueueConfig | None],
+    job_definitions: Sequence[JobDefinitionConfig | None],
+    unchecked_names: Mapping[str, set[str]] | None = None,
+) -> list[str]:
+    """The checks across sections (references by name, sizing, Region and AZs), each problem one line
+    naming its field.
+
+    ``None`` stands for a section or list entry that failed its own validation: the loader still runs
+    these checks on the rest, so one typo does not hide every other problem (all are reported at once).
+    ``unchecked_names`` holds the names such entries give (``{"compute_environments": {...}, ...}``): a
+    reference to one of them is not "unknown", and what depends on an unchecked entry is not judged."""
+    unchecked = {kind: set(names) for kind, names in (unchecked_names or {}).items()}
+    problems = _zone_problems(env, network)
+    environments = {ce.name: ce for ce in compute_environments if ce is not None}
+    queues = {queue.name: queue for queue in job_queues if queue is not None}
+    for kind, names in (
+        ("compute_environments", [ce.name for ce in compute_environments if ce is not None]),
+        ("job_queues", [queue.name for queue in job_queues if queue is not None]),
+        ("job_definitions", [jd.name for jd in job_definitions if jd is not None]),
+    ):
+        everything = names + sorted(unchecked.get(kind, set()))
+        duplicates = sorted({name for name in everything if everything.count(name) > 1})
+        if duplicates:
+            problems.append(f"{kind}: names must be unique, repeated: {', '.join(duplicates)}")
+    unchecked_environments = unchecked.get("compute_environments", set())
+    unchecked_queues = unchecked.get("job_queues", set())
+    for index, queue in enumerate(job_queues):
+        if queue is None:
+            continue
+        for name in queue.compute_environments:
+            if name not in environments and name not in unchecked_environments:
+                problems.append(
+                    f"job_queues[{index}].compute_environments: unknown compute environment {name!r} "
+                    f"(defined: {', '.join(environments) or 'none'})"
+                )
+        architectures = instance_types.architectures_of(
+            [
+                item
+                for name in queue.compute_environments
+                if name in environments
+                for item in environments[name].instance_types
+            ]
+        )
+        if len(architectures) > 1:
+            problems.append(
+                f"job_queues[{index}].compute_environments: they mix x86_64 and arm64 instance types; give each "
+                "architecture its own queue"
+            )
+    position = {id(ce): index for index, ce in enumerate(compute_environments) if ce is not None}
+    for index, jd in enumerate(job_definitions):
+        if jd is None or jd.queue in unchecked_queues:
+            continue
+        found = queues.get(jd.queue)
+        if found is None:
+            problems.append(
+                f"job_definitions[{index}].queue: unknown job queue {jd.queue!r} "
+                f"(defined: {', '.join(queues) or 'none'})"
+            )
+            continue
+        queue = found
+        if any(name in unchecked_environments for name in queue.compute_environments):
+            continue  # an environment of its queue is unchecked: what it can launch is unknown
+        candidates = [environments[name] for name in queue.compute_environments if name in environments]
+        launchable = [
+            ce
+            for ce in candidates
+            if any(instance_types.covers(listed, jd.instance_type) for listed in ce.instance_types)
+        ]
+        if candidates and not launchable:
+            problems.append(
+                f"job_definitions[{index}].instance_type: {jd.instance_type} is not in the instance_types of any "
+                f"compute environment of queue {queue.name!r}; add it (or its family) there"
+            )
+        for ce in launchable:
+            if ce.max_vcpus is None and jd.required_vcpus is None:
+                problems.append(
+                    f"compute_environments[{position[id(ce)]}].max_vcpus: not set, and the toolkit does not know "
+                    f"instance type {jd.instance_type} of job definition {jd.name!r}, so the vCPUs of its "
+                    f"{jd.num_nodes} nodes cannot be derived; set max_vcpus"
+                )
+            if ce.max_vcpus is not None and jd.required_vcpus is not None and ce.max_vcpus < jd.required_vcpus:
+                problems.append(
+                    f"compute_environments[{position[id(ce)]}].max_vcpus: {ce.max_vcpus} is less than job "
+                    f"definition {jd.name!r} needs ({jd.num_nodes} nodes x {jd.vcpus_per_node} vCPUs = "
+                    f"{jd.required_vcpus}); raise it or leave it unset"
+                )
+        if isinstance(network, NewNetwork):
+            for ce in launchable:
+                problem = _subnet_room_problem(index, jd, ce)
+                if problem:
+                    problems.append(problem)
+        if jd.efa and not all(ce.efa for ce in launchable):
+            problems.append(
+                f"job_definitions[{index}].efa: set efa: true on the compute environments of queue {queue.name!r} too"
+            )
+    complete_queues = all(queue is not None for queue in job_queues)
+    complete_jobs = complete_queues and all(jd is not None for jd in job_definitions)
+    queued = {name for queue in job_queues if queue is not None for name in queue.compute_environments}
+    for index, entry in enumerate(compute_environments):
+        if entry is None:
+            continue
+        ce = entry
+        if ce.name not in queued:
+            if complete_queues:  # an unchecked queue may list it
+                problems.append(
+                    f"compute_environments[{index}]: {ce.name!r} is in no job queue; add it to one or remove it"
+                )
+        elif ce.max_vcpus is None and complete_jobs and not _runnable_job_definitions(ce, job_queues, job_definitions):
+            problems.append(
+                f"compute_environments[{index}].max_vcpus: not set, and no job definition of its queues can run "
+                "on it to size it from; set max_vcpus"
+            )
+        if ce.ami is not None and ce.ami.image_id is not None and env is not None and env.region is None:
+            problems.append(
+                f"compute_environments[{index}].ami.image_id: an AMI ID exists in one Region only, and the stack "
+                "has no env.region; set env.region, or use ami.ssm_parameter (resolved in the deploy Region)"
+            )
+    roles = _job_role_costs(job_definitions)
+    count = sum(jd is not None for jd in job_definitions)
+    resources = count + sum(roles.values())
+    if resources > MAX_JOB_RESOURCES:
+        problems.append(
+            f"job_definitions: {count} job definitions and {len(roles)} job role(s) make {resources} resources, "
+            f"more than the {MAX_JOB_RESOURCES} one stack can hold beside the environment (CloudFormation allows "
+            "500); share job_role settings between job definitions or split the stack"
+        )
+    return problems
 
 
 #: Keys that other AWS Batch compute environments take and that ask for what MNP jobs cannot run on.
@@ -276,6 +379,13 @@ def unknown_key_message(loc: Sequence[str | int]) -> str:
     model = model_at(parent)
     if model is ComputeEnvironmentConfig and str(key).lower() in _ON_DEMAND_EC2_ONLY_KEYS:
         return _ON_DEMAND_EC2_ONLY
+    if model is ExistingNetwork and key in NewNetwork.model_fields:
+        return f"unknown key: {key} is a setting of a new VPC (mode: new); the existing VPC keeps its own, remove it"
+    if model is NewNetwork and key in ExistingNetwork.model_fields and key != "mode":
+        return (
+            f"unknown key: {key} is a setting of an existing VPC: add mode: existing (with vpc_id, "
+            "availability_zone and private_subnet_ids), or remove it to create a new VPC"
+        )
     allowed = sorted(model.model_fields) if model is not None else []
     hint = _did_you_mean(str(key), allowed).strip()
     return f"unknown key{' ' + hint if hint else ''} (see docs/config.md for the allowed keys)"

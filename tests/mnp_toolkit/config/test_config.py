@@ -106,7 +106,7 @@ def test_wrong_type_and_impossible_value_are_reported_together() -> None:
         (lambda d: d.update(network={"max_azs": 3}), "can only span 2 AZs"),
         (
             lambda d: d.update(env={"region": "us-east-1"}, network={"availability_zones": ["eu-west-1a"]}),
-            "eu-west-1a are not in env.region us-east-1",
+            "network.availability_zones: eu-west-1a is not in env.region us-east-1",
         ),
         (lambda d: d.update(tags={"aws:owner": "me"}), "not starting with 'aws:'"),
         (
@@ -237,3 +237,37 @@ def test_identical_node_ranges_nest_as_in_the_rule_pack() -> None:
     data = minimal()
     data["job_definitions"][0]["node_groups"] = [{"target_nodes": "0:"}, {"target_nodes": "0:3", "vcpus": 8}]
     assert parse_config(data).warnings == []
+
+
+def _section_models() -> set[type]:
+    """Every model a config can hold, found from MnpConfig's field annotations (not from a list)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from mnp_toolkit.config.model import MnpConfig
+
+    found: set[type] = set()
+
+    def walk(annotation: Any) -> None:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation not in found:
+                found.add(annotation)
+                for field in annotation.model_fields.values():
+                    walk(field.annotation)
+            return
+        for arg in typing.get_args(annotation):
+            walk(arg)
+
+    walk(MnpConfig)
+    return found
+
+
+def test_the_reference_has_a_section_for_every_model_of_the_config() -> None:
+    import inspect
+
+    reference = markdown_reference()
+    models = _section_models()
+    assert len(models) >= 14  # the walk reaches the nested sections (security among them)
+    missing = [m.__name__ for m in models if inspect.cleandoc(m.__doc__ or "") not in reference]
+    assert missing == [], f"docs/config.md has no section for {missing}"
