@@ -41,6 +41,7 @@ from moto.batch.utils import lowercase_first_key
 from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import ec2_backends
 from moto.iam.models import iam_backends
+from moto.utilities.utils import get_partition
 
 from mnp_local.adapters._base import PhysicalIdAttributes
 
@@ -53,10 +54,12 @@ def service_linked_role_arn(*, account_id: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account_id}:role/aws-service-role/{BATCH_SERVICE}/{SERVICE_LINKED_ROLE_NAME}"
 
 
-def ensure_service_linked_role(*, account_id: str) -> str:
-    """Create ``AWSServiceRoleForBatch`` in moto's IAM unless it exists; return its ARN."""
-    iam = iam_backends[account_id]["global"]
-    arn = service_linked_role_arn(account_id=account_id)
+def ensure_service_linked_role(*, account_id: str, region_name: str) -> str:
+    """Create ``AWSServiceRoleForBatch`` in moto's IAM of the Region's partition (aws, aws-cn, aws-us-gov)
+    unless it exists; return its ARN."""
+    partition = get_partition(region_name)
+    iam = iam_backends[account_id][partition]
+    arn = service_linked_role_arn(account_id=account_id, partition=partition)
     if not any(role.arn == arn for role in iam.get_roles()):
         # Not moto's create_service_linked_role: it names this role "AWSServiceRoleForbatch".
         trust = {
@@ -91,9 +94,13 @@ def launch_template_security_groups(*, account_id: str, region_name: str, launch
     return list(dict.fromkeys(groups))
 
 
-def _normalized(properties: dict[str, Any], *, account_id: str) -> tuple[str, str, dict[str, Any] | None, str]:
+def _normalized(
+    properties: dict[str, Any], *, account_id: str, region_name: str
+) -> tuple[str, str, dict[str, Any] | None, str]:
     env_type = str(properties.get("Type", "MANAGED")).upper()
-    service_role = properties.get("ServiceRole") or ensure_service_linked_role(account_id=account_id)
+    service_role = properties.get("ServiceRole") or ensure_service_linked_role(
+        account_id=account_id, region_name=region_name
+    )
     compute_resources = properties.get("ComputeResources")
     return (
         env_type,
@@ -163,7 +170,9 @@ class ComputeEnvironmentAdapter(PhysicalIdAttributes, CloudFormationModel):
         **kwargs: Any,
     ) -> ComputeEnvironmentAdapter:
         properties = cloudformation_json["Properties"]
-        env_type, state, compute_resources, service_role = _normalized(properties, account_id=account_id)
+        env_type, state, compute_resources, service_role = _normalized(
+            properties, account_id=account_id, region_name=region_name
+        )
         groups_from_template = False
         if compute_resources is not None and not compute_resources.get("securityGroupIds"):
             launch_template = compute_resources.get("launchTemplate")
@@ -204,7 +213,9 @@ class ComputeEnvironmentAdapter(PhysicalIdAttributes, CloudFormationModel):
         region_name: str,
     ) -> ComputeEnvironmentAdapter:
         properties = cloudformation_json["Properties"]
-        _, state, compute_resources, service_role = _normalized(properties, account_id=account_id)
+        _, state, compute_resources, service_role = _normalized(
+            properties, account_id=account_id, region_name=region_name
+        )
         batch_backends[account_id][region_name].update_compute_environment(
             original_resource.environment.arn, state, compute_resources, service_role
         )

@@ -476,3 +476,49 @@ def test_compute_environment_without_any_security_group_fails_with_the_fix(endpo
     assert (
         "no security groups: set ComputeResources.SecurityGroupIds or security groups in its launch template" in reasons
     )
+
+
+@pytest.mark.parametrize(("region", "partition"), [("cn-northwest-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")])
+def test_the_batch_service_linked_role_is_of_the_regions_partition(endpoint: str, region: str, partition: str) -> None:
+    """A compute environment without ServiceRole in aws-cn or GovCloud uses that partition's role (it failed
+    with "Could not find IAM role arn:aws:iam::...")."""
+    account = EmulatedAccount(region=region)
+    template = {
+        "Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+            "Subnet": {
+                "Type": "AWS::EC2::Subnet",
+                "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.1.0/24", "AvailabilityZone": f"{region}a"},
+            },
+            "Sg": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "n", "VpcId": {"Ref": "Vpc"}}},
+            "InstanceRole": _mnp_template()["Resources"]["InstanceRole"],
+            "InstanceProfile": _mnp_template()["Resources"]["InstanceProfile"],
+            "Ce": {
+                "Type": "AWS::Batch::ComputeEnvironment",
+                "Properties": {
+                    "Type": "MANAGED",
+                    "ComputeResources": {
+                        "Type": "EC2",
+                        "MinvCpus": 0,
+                        "MaxvCpus": 8,
+                        "InstanceTypes": ["c5.large"],
+                        "Subnets": [{"Ref": "Subnet"}],
+                        "SecurityGroupIds": [{"Fn::GetAtt": ["Sg", "GroupId"]}],
+                        "InstanceRole": {"Fn::GetAtt": ["InstanceProfile", "Arn"]},
+                    },
+                },
+            },
+        },
+        "Outputs": {"CeArn": {"Value": {"Fn::GetAtt": ["Ce", "ComputeEnvironmentArn"]}}},
+    }
+    cloudformation = client("cloudformation", endpoint=endpoint, account=account)
+    cloudformation.create_stack(StackName="Partition", TemplateBody=json.dumps(template))
+    (stack,) = cloudformation.describe_stacks(StackName="Partition")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    ce_arn = stack["Outputs"][0]["OutputValue"]
+    (environment,) = client("batch", endpoint=endpoint, account=account).describe_compute_environments(
+        computeEnvironments=[ce_arn]
+    )["computeEnvironments"]
+    assert environment["serviceRole"] == (
+        f"arn:{partition}:iam::{ACCOUNT_ID}:role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch"
+    )

@@ -31,3 +31,20 @@ def test_follow_job_prints_each_status_change_until_every_node_ended() -> None:
         for line in said
     )
     assert any("node 0 (main)" in line and "SUCCEEDED" in line for line in said)
+
+
+def test_a_sample_job_whose_command_is_only_in_its_image_is_told_apart_from_a_failure() -> None:
+    """make deploy-local of a config whose program lives in its image: the node cannot start here (no image
+    runs locally), which the demo says instead of failing; a command that runs and fails is a failure."""
+    with running_emulator() as emu:
+        queue = emu.queue(emu.compute_environment())
+        runs = {}
+        for name, command in {"absent": ["/opt/app/not-here.sh"], "fails": ["/bin/false"]}.items():
+            job_id = emu.submit(queue, emu.definition(("0:", {"command": command}), num_nodes=2))
+            parent, nodes = demo.follow_job(emu.batch, job_id=job_id, num_nodes=2, say=lambda _: None)
+            runs[name] = demo.JobRun(job_id=job_id, parent=parent, nodes=nodes, output={})
+    assert runs["absent"].parent["status"] == runs["fails"].parent["status"] == "FAILED"
+    assert demo._command_not_on_this_host(runs["absent"]) == (
+        'exec: "/opt/app/not-here.sh": executable file not found in $PATH'
+    )
+    assert demo._command_not_on_this_host(runs["fails"]) is None
