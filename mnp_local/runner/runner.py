@@ -35,10 +35,14 @@ from mnp_local.runner.processes import Reaper
 from mnp_local.runner.settings import LOOPBACK, RunnerSettings
 from mnp_toolkit.core.limits import (
     DEFAULT_MAX_NODES,
+    EXIT_CODE_PATTERN,
     JOB_NAME_PATTERN,
+    MAX_EVALUATE_ON_EXIT,
+    MAX_EXIT_PATTERN_LENGTH,
     MAX_RETRY_ATTEMPTS,
     MIN_RETRY_ATTEMPTS,
     MIN_TIMEOUT_SECONDS,
+    RETRY_ACTIONS,
     SHARE_IDENTIFIER_PATTERN,
 )
 from mnp_toolkit.core.node_groups import NodeGroupsError, apply_node_overrides, node_groups
@@ -317,15 +321,7 @@ def _dependency_problems(backend: Any, depends_on: Any) -> list[str]:
     return [f"dependsOn: job {job_id} does not exist" for job_id in unknown]
 
 
-#: RetryStrategy ``evaluateOnExit``: "Array of up to 5 objects that specify the conditions where jobs are
-#: retried or failed. If this parameter is specified, then the attempts parameter must also be specified."
-#: (API reference, RetryStrategy). EvaluateOnExit ``action``: "Valid Values: RETRY | EXIT", "The values aren't
-#: case sensitive"; every pattern "can contain up to 512 characters"; ``onExitCode`` "can contain only
-#: numbers, and can end with an asterisk (*)" (API reference, EvaluateOnExit).
-MAX_EVALUATE_ON_EXIT = 5
-MAX_EXIT_PATTERN_LENGTH = 512
-RETRY_ACTIONS = ("RETRY", "EXIT")
-_EXIT_CODE_PATTERN = re.compile(r"[0-9]*\*?")
+_EXIT_CODE_PATTERN = re.compile(EXIT_CODE_PATTERN)
 
 
 def _evaluate_on_exit_problems(strategy: Mapping[str, Any]) -> list[str]:

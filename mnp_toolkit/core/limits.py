@@ -29,6 +29,15 @@ MAX_NODE_RANGES: Final = 5
 #: ``RetryStrategy.attempts``: "You can specify between 1 and 10 attempts." (API ``RetryStrategy``)
 MIN_RETRY_ATTEMPTS: Final = 1
 MAX_RETRY_ATTEMPTS: Final = 10
+#: RetryStrategy ``evaluateOnExit``: "Array of up to 5 objects that specify the conditions where jobs are
+#: retried or failed. If this parameter is specified, then the attempts parameter must also be specified."
+#: (API reference, RetryStrategy). EvaluateOnExit ``action``: "Valid Values: RETRY | EXIT", "The values aren't
+#: case sensitive"; every pattern "can contain up to 512 characters"; ``onExitCode`` "can contain only
+#: numbers, and can end with an asterisk (*)" (API reference, EvaluateOnExit).
+MAX_EVALUATE_ON_EXIT: Final = 5
+MAX_EXIT_PATTERN_LENGTH: Final = 512
+RETRY_ACTIONS: Final = ("RETRY", "EXIT")
+EXIT_CODE_PATTERN: Final = r"[0-9]*\*?"
 #: ``ResourceRequirement`` MEMORY: "you must specify at least 4 MiB of memory for a job" (API
 #: ``ResourceRequirement``); VCPU: "you must specify at least one vCPU" for EC2 resources.
 MIN_MEMORY_MIB: Final = 4
