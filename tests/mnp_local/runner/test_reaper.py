@@ -6,10 +6,12 @@ import os
 from pathlib import Path
 
 from mnp_local.runner.processes import Reaper
+from tests.mnp_local.runner.emulator import wait_until
 
 
-def _my_reapers() -> list[int]:
-    found = []
+def _children() -> dict[int, bytes]:
+    """This process's children and their command lines (a child still between fork and exec shows ours)."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -19,23 +21,27 @@ def _my_reapers() -> list[int]:
         except OSError:
             continue
         ppid = next((line.split()[1] for line in status.splitlines() if line.startswith("PPid:")), "")
-        if ppid == str(os.getpid()) and b"reaper.py" in cmdline:
-            found.append(int(entry.name))
+        if ppid == str(os.getpid()):
+            found[int(entry.name)] = cmdline
     return found
 
 
 def test_close_cleans_up_and_a_later_tell_starts_no_new_reaper(tmp_path: Path) -> None:
-    # Judged against the reapers this process had before: other tests in the same worker may own some.
-    before = set(_my_reapers())
+    # Judged against the children this process already had: other tests in the same worker may own some.
+    before = set(_children())
     reaper = Reaper()
     registered = tmp_path / "node"
     registered.mkdir()
     reaper.tell("path", registered)
-    assert len(set(_my_reapers()) - before) == 1
+    wait_until(
+        lambda: [pid for pid, cmdline in _children().items() if pid not in before and b"reaper.py" in cmdline],
+        what="the reaper to start",
+    )
     reaper.close()
     assert not registered.exists()  # what was registered is removed when the reaper ends
+    after_close = set(_children())
     later = tmp_path / "late"
     later.mkdir()
-    reaper.tell("path", later)
-    assert set(_my_reapers()) - before == set()
+    reaper.tell("path", later)  # a reaper would be started here, synchronously, as the first one was
+    assert set(_children()) - after_close == set()
     assert later.exists()
