@@ -342,22 +342,22 @@ class JobRun(threading.Thread):
             for job_id in dependencies:
                 job = self.parent.backend._jobs.get(job_id)
                 statuses.append(job.status if job is not None else None)
-            request = self.parent.stop_request
-            if request is not None and request[0] == "cancel":
-                # "A PENDING job is canceled after all dependency jobs are completed" (API CancelJob).
-                if all(status in TERMINAL for status in statuses):
-                    self._end_before_start(request[1], cancelled=True)
-                    return False
-            elif all(status == "SUCCEEDED" for status in statuses):
+            # "A PENDING job is canceled after all dependency jobs are completed" (API CancelJob); TerminateJob
+            # acts at once.
+            stop, reason = self.parent.stop_request or (None, "")
+            if stop == "cancel" and all(status in TERMINAL for status in statuses):
+                self._end_before_start(reason, cancelled=True)
+                return False
+            if stop != "cancel" and all(status == "SUCCEEDED" for status in statuses):
                 break
             if not pending:
                 self._set_all("PENDING")
                 pending = True
-            if "FAILED" in statuses and request is None:
-                self._end_before_start(DEPENDENCY_FAILED, cancelled=False)
+            if stop == "terminate":
+                self._end_before_start(reason, cancelled=True)
                 return False
-            if request is not None and request[0] != "cancel":
-                self._end_before_start(request[1], cancelled=True)
+            if stop is None and "FAILED" in statuses:
+                self._end_before_start(DEPENDENCY_FAILED, cancelled=False)
                 return False
             self._wait(0.05)
         return True
